@@ -1,0 +1,161 @@
+import type { Action, Authenticator, Authorizer, Identity } from '../auth.js';
+import { RegistryError } from '../errors.js';
+import type { Registry } from '../registry.js';
+import { registryRoutes, templatePattern, type RouteDefinition } from './routes.js';
+import type { HandledResponse, RegistryRequest, RequestOutcome } from './types.js';
+
+/** Minimal structured logger (pino's shape), so core does not depend on a logging library. */
+export interface Logger {
+  debug(obj: object, msg?: string): void;
+  info(obj: object, msg?: string): void;
+  warn(obj: object, msg?: string): void;
+  error(obj: object, msg?: string): void;
+}
+
+export interface HandlerOptions {
+  registry: Registry;
+  /** Who is calling. Without one every request is anonymous. */
+  authenticator?: Authenticator;
+  /** What they may do. Without one everything is allowed. */
+  authorizer?: Authorizer;
+  logger?: Logger;
+  /** Largest `n` honoured by the tags list and catalog (default 10000). */
+  maxPageSize?: number;
+  /** Extra routes (health, metrics, docs) dispatched before the registry API. */
+  extraRoutes?: readonly RouteDefinition[];
+}
+
+export type RegistryHandler = (request: RegistryRequest) => Promise<HandledResponse>;
+
+interface CompiledRoute {
+  route: RouteDefinition;
+  pattern: RegExp;
+}
+
+const API_VERSION_HEADER = { 'Docker-Distribution-API-Version': 'registry/2.0' };
+// The shape of a repository route, to tell "bad name" (400) from "no such route" (404).
+const REPOSITORY_ROUTE_SHAPE = /^\/v2\/(.+)\/(?:manifests|blobs|tags|referrers)\//;
+
+/**
+ * The framework-agnostic registry: a request in, a response out. Adapters (Koa, plain node:http)
+ * translate their request objects to {@link RegistryRequest} and write the response back.
+ */
+export function createRegistryHandler(options: HandlerOptions): RegistryHandler {
+  const { registry, authenticator, authorizer, logger } = options;
+  const maxPageSize = options.maxPageSize ?? 10000;
+  const routes: CompiledRoute[] = [...(options.extraRoutes ?? []), ...registryRoutes].map((route) => ({
+    route,
+    pattern: templatePattern(route.template),
+  }));
+
+  return async function handle(request: RegistryRequest): Promise<HandledResponse> {
+    const outcome: RequestOutcome = {};
+    try {
+      const match = matchRoute(routes, request.method, request.path);
+      outcome.route = match.route.template;
+      outcome.operationId = match.route.operationId;
+      const params = decodeParams(match.groups);
+      if (params.name) outcome.repository = params.name;
+
+      const identity = await authenticate(request, match.route);
+      if (identity) outcome.identity = identity;
+      const mayAccess = async (repository: string, action: Action): Promise<boolean> =>
+        !authorizer || (await authorizer.authorize(identity, repository, action));
+      if (match.route.action !== 'none' && params.name) {
+        outcome.action = match.route.action;
+        if (!(await mayAccess(params.name, match.route.action))) throw denied(identity);
+      }
+
+      const response = await match.route.handle({ request, registry, params, outcome, mayAccess, maxPageSize });
+      if (request.method === 'HEAD') delete response.body;
+      Object.assign(response.headers, API_VERSION_HEADER);
+      return { ...response, outcome };
+    } catch (err) {
+      return { ...errorResponse(err, request, logger), outcome };
+    }
+  };
+
+  async function authenticate(request: RegistryRequest, route: RouteDefinition): Promise<Identity | undefined> {
+    if (!authenticator) return undefined;
+    const result = await authenticator.authenticate({
+      method: request.method,
+      path: request.path,
+      headers: request.headers,
+      ...(request.remoteAddress ? { remoteAddress: request.remoteAddress } : {}),
+      ...(request.clientCertificate ? { clientCertificate: request.clientCertificate } : {}),
+    });
+    if (result.kind === 'rejected') throw unauthorized(authenticator);
+    if (result.kind === 'authenticated') return result.identity;
+    // Anonymous: the base route needs a login unless the policy lets anonymous users read something.
+    if (route.operationId === 'checkVersion' && !(authorizer?.allowsAnonymousBase?.() ?? false)) throw unauthorized(authenticator);
+    return undefined;
+  }
+
+  function denied(identity: Identity | undefined): RegistryError {
+    if (!identity && authenticator) return unauthorized(authenticator);
+    return new RegistryError('DENIED', 'requested access to the resource is denied');
+  }
+}
+
+function unauthorized(authenticator: Authenticator): RegistryError {
+  return new RegistryError('UNAUTHORIZED', 'authentication required', {
+    headers: { 'WWW-Authenticate': authenticator.challenge() },
+  });
+}
+
+function matchRoute(routes: CompiledRoute[], method: string, path: string): { route: RouteDefinition; groups: Record<string, string> } {
+  let pathMatched = false;
+  for (const { route, pattern } of routes) {
+    const match = pattern.exec(path);
+    if (!match) continue;
+    pathMatched = true;
+    if (route.method === method) return { route, groups: match.groups ?? {} };
+  }
+  if (pathMatched) throw new RegistryError('UNSUPPORTED', `method ${method} is not allowed here`, { status: 405 });
+  if (REPOSITORY_ROUTE_SHAPE.test(path)) throw new RegistryError('NAME_INVALID', 'invalid repository name');
+  throw new RegistryError('NAME_UNKNOWN', 'no such route', { status: 404, detail: { path: path.slice(0, 200) } });
+}
+
+function decodeParams(groups: Record<string, string>): { name?: string; reference?: string; digest?: string; uploadId?: string } {
+  const params: Record<string, string> = {};
+  for (const [key, value] of Object.entries(groups)) {
+    if (value === undefined) continue;
+    // Names never need decoding (the grammar has no escapes); references may arrive as sha256%3A...
+    params[key] = key === 'name' ? value : safeDecode(value);
+  }
+  return params;
+}
+
+function safeDecode(value: string): string {
+  try {
+    return decodeURIComponent(value);
+  } catch {
+    return value;
+  }
+}
+
+function errorResponse(err: unknown, request: RegistryRequest, logger: Logger | undefined): Omit<HandledResponse, 'outcome'> {
+  const error =
+    err instanceof RegistryError
+      ? err
+      : new RegistryError(isUnavailable(err) ? 'UNAVAILABLE' : 'INTERNAL_ERROR', undefined, { cause: err });
+  if (!(err instanceof RegistryError)) {
+    // The cause goes to the log, never to the client.
+    logger?.error({ err, method: request.method, path: request.path }, 'request failed');
+  }
+  // The request body may be unread (an early error): drain it so the connection can be reused.
+  request.body?.resume();
+  const body = Buffer.from(JSON.stringify(error.toBody()));
+  const headers: Record<string, string> = {
+    ...API_VERSION_HEADER,
+    ...error.headers,
+    'Content-Type': 'application/json',
+    'Content-Length': String(body.length),
+  };
+  return request.method === 'HEAD' ? { status: error.status, headers } : { status: error.status, headers, body };
+}
+
+function isUnavailable(err: unknown): boolean {
+  const code = (err as { code?: unknown } | undefined)?.code;
+  return code === 'ENOSPC' || code === 'EDQUOT' || code === 'EROFS' || code === 'EMFILE';
+}

@@ -1,0 +1,39 @@
+import type { Readable } from 'node:stream';
+import type { Action, Identity } from '../auth.js';
+
+/** A request as any HTTP framework can describe it. Header names are lowercase. */
+export interface RegistryRequest {
+  method: string;
+  /** The path as received: not percent-decoded, without the query string. */
+  path: string;
+  query: URLSearchParams;
+  headers: Readonly<Record<string, string | undefined>>;
+  /** The body as a byte stream (never buffered by the adapter). */
+  body?: Readable;
+  remoteAddress?: string;
+  /** Set by TLS adapters when the client presented a certificate the server verified. */
+  clientCertificate?: { subjectCommonName?: string };
+  /** Aborted when the client goes away. */
+  signal?: AbortSignal;
+}
+
+export interface RegistryResponse {
+  status: number;
+  headers: Record<string, string>;
+  /** Bytes, or a stream for blob content. Absent for HEAD and bodiless answers. */
+  body?: Uint8Array | Readable;
+}
+
+/** Facts about a handled request, for the adapter's request log and for metrics. */
+export interface RequestOutcome {
+  /** The route template (`/v2/{name}/manifests/{reference}`), never the raw path. */
+  route?: string;
+  operationId?: string;
+  repository?: string;
+  identity?: Identity;
+  action?: Action;
+  /** For uploads and manifest pushes: the digest that was stored. */
+  digest?: string;
+}
+
+export type HandledResponse = RegistryResponse & { outcome: RequestOutcome };

@@ -1,0 +1,12 @@
+export * from './errors.js';
+export * from './digest.js';
+export * from './names.js';
+export * from './media-types.js';
+export * from './storage.js';
+export * from './auth.js';
+export { parseManifest, referrerArtifactType, type ManifestInfo } from './manifest.js';
+export * from './registry.js';
+export * from './http/types.js';
+export * from './http/handler.js';
+export { registryRoutes, templatePattern, type RouteDefinition, type RouteContext, type HttpMethod } from './http/routes.js';
+export { KeyedMutex } from './util/keyed-mutex.js';
