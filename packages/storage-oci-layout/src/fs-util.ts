@@ -1,0 +1,65 @@
+import { randomBytes } from 'node:crypto';
+import { mkdir, open, rename, rm } from 'node:fs/promises';
+import { dirname, join } from 'node:path';
+
+/** Folders 0700 and files 0600, as zot creates them: the storage is the registry's alone. */
+export const DIR_MODE = 0o700;
+export const FILE_MODE = 0o600;
+
+export function isNotFound(err: unknown): boolean {
+  const code = (err as NodeJS.ErrnoException | undefined)?.code;
+  return code === 'ENOENT' || code === 'ENOTDIR';
+}
+
+export function errorCode(err: unknown): string | undefined {
+  return (err as NodeJS.ErrnoException | undefined)?.code;
+}
+
+export async function ensureDir(path: string): Promise<void> {
+  await mkdir(path, { recursive: true, mode: DIR_MODE });
+}
+
+/** fsync a folder so a rename inside it survives a crash. */
+export async function syncDir(path: string): Promise<void> {
+  const handle = await open(path, 'r');
+  try {
+    await handle.sync();
+  } finally {
+    await handle.close();
+  }
+}
+
+export async function syncFile(path: string): Promise<void> {
+  const handle = await open(path, 'r+');
+  try {
+    await handle.datasync();
+  } finally {
+    await handle.close();
+  }
+}
+
+/**
+ * Replaces `target` with `data` atomically: write a temporary file in `tempDir` (same
+ * filesystem), fsync it, rename it over the target, fsync the target's folder. Readers see the
+ * old or the new content, never a mix, whatever moment the process dies.
+ */
+export async function writeFileAtomic(target: string, data: Uint8Array | string, tempDir: string, durable: boolean): Promise<void> {
+  const temp = join(tempDir, `.tmp-${randomBytes(8).toString('hex')}`);
+  const handle = await open(temp, 'wx', FILE_MODE);
+  try {
+    await handle.writeFile(data);
+    if (durable) await handle.datasync();
+  } catch (err) {
+    await handle.close().catch(() => undefined);
+    await rm(temp, { force: true });
+    throw err;
+  }
+  await handle.close();
+  try {
+    await rename(temp, target);
+  } catch (err) {
+    await rm(temp, { force: true });
+    throw err;
+  }
+  if (durable) await syncDir(dirname(target));
+}

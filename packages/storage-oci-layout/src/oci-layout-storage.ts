@@ -1,0 +1,304 @@
+import { randomBytes } from 'node:crypto';
+import { createWriteStream } from 'node:fs';
+import { copyFile, link, open, readFile, readdir, rename, rm, stat, unlink } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import {
+  KeyedMutex,
+  RegistryError,
+  UploadOffsetError,
+  emptyIndex,
+  type IndexUpdate,
+  type ReadBlobOptions,
+  type RegistryStorage,
+  type RepositoryIndex,
+  type UploadInfo,
+} from '@zotjs/core';
+import { LayoutPaths } from './paths.js';
+import { FILE_MODE, ensureDir, errorCode, isNotFound, syncDir, syncFile, writeFileAtomic } from './fs-util.js';
+
+export interface OciLayoutStorageOptions {
+  /** The folder holding one OCI image layout per repository. */
+  rootDirectory: string;
+  /**
+   * fsync blobs and index.json before acknowledging a push (default true), so an acknowledged
+   * push survives power loss, not only a process crash.
+   */
+  durable?: boolean;
+}
+
+const OCI_LAYOUT = JSON.stringify({ imageLayoutVersion: '1.0.0' });
+const STREAM_BUFFER = 1 << 20;
+
+interface CachedIndex {
+  ino: number;
+  mtimeMs: number;
+  size: number;
+  index: RepositoryIndex;
+}
+
+/**
+ * The default backend: every repository is an OCI image layout under `rootDirectory`
+ * (`<repo>/oci-layout`, `<repo>/index.json`, `<repo>/blobs/<alg>/<hex>`), readable directly by
+ * skopeo (`oci:` transport) and umoci. Upload sessions live in `<repo>/.uploads/<id>`.
+ *
+ * Index updates are serialized per repository within the process and written atomically
+ * (temporary file, fsync, rename), so concurrent tag pushes never lose one another.
+ */
+export class OciLayoutStorage implements RegistryStorage {
+  readonly paths: LayoutPaths;
+  private readonly durable: boolean;
+  private readonly repoLocks = new KeyedMutex();
+  // Parsed index.json per repository, trusted while the file's inode/mtime/size are unchanged:
+  // every write is a rename, so any writer (even another process) changes the inode.
+  private readonly indexCache = new Map<string, CachedIndex>();
+
+  constructor(options: OciLayoutStorageOptions) {
+    this.paths = new LayoutPaths(options.rootDirectory);
+    this.durable = options.durable ?? true;
+  }
+
+  async listRepositories(): Promise<string[]> {
+    const found: string[] = [];
+    const walk = async (dir: string, prefix: string): Promise<void> => {
+      let entries;
+      try {
+        entries = await readdir(dir, { withFileTypes: true });
+      } catch (err) {
+        if (isNotFound(err)) return;
+        throw err;
+      }
+      if (prefix && entries.some((e) => e.name === 'index.json' && e.isFile())) found.push(prefix);
+      await Promise.all(
+        entries
+          .filter((e) => e.isDirectory() && !e.name.startsWith('.') && e.name !== 'blobs')
+          .map((e) => walk(join(dir, e.name), prefix ? `${prefix}/${e.name}` : e.name)),
+      );
+    };
+    await walk(this.paths.root, '');
+    return found;
+  }
+
+  async readIndex(repository: string): Promise<RepositoryIndex | undefined> {
+    const file = this.paths.index(repository);
+    let info;
+    try {
+      info = await stat(file);
+    } catch (err) {
+      if (isNotFound(err)) return undefined;
+      throw err;
+    }
+    const cached = this.indexCache.get(repository);
+    if (cached && cached.ino === info.ino && cached.mtimeMs === info.mtimeMs && cached.size === info.size) return cached.index;
+    let text: string;
+    try {
+      text = await readFile(file, 'utf8');
+    } catch (err) {
+      if (isNotFound(err)) return undefined;
+      throw err;
+    }
+    const index = parseIndex(text, repository);
+    this.indexCache.set(repository, { ino: info.ino, mtimeMs: info.mtimeMs, size: info.size, index });
+    return index;
+  }
+
+  async updateIndex(repository: string, update: IndexUpdate): Promise<RepositoryIndex> {
+    return this.repoLocks.run(repository, async () => {
+      await this.ensureRepositoryLocked(repository);
+      const current = (await this.readIndex(repository)) ?? emptyIndex();
+      const next = update(current);
+      if (!next) return current;
+      await writeFileAtomic(this.paths.index(repository), JSON.stringify(next), this.paths.uploads(repository), this.durable);
+      return next;
+    });
+  }
+
+  async statBlob(repository: string, digest: string): Promise<number | undefined> {
+    try {
+      const info = await stat(this.paths.blob(repository, digest));
+      return info.isFile() ? info.size : undefined;
+    } catch (err) {
+      if (isNotFound(err)) return undefined;
+      throw err;
+    }
+  }
+
+  async readBlob(repository: string, digest: string, options: ReadBlobOptions = {}): Promise<Readable | undefined> {
+    let handle;
+    try {
+      // Open first, stream from the handle: a concurrent delete cannot turn this into a half read.
+      handle = await open(this.paths.blob(repository, digest), 'r');
+    } catch (err) {
+      if (isNotFound(err)) return undefined;
+      throw err;
+    }
+    return handle.createReadStream({
+      highWaterMark: STREAM_BUFFER,
+      ...(options.range ? { start: options.range.start, end: options.range.end } : {}),
+      ...(options.signal ? { signal: options.signal } : {}),
+    });
+  }
+
+  async putBlob(repository: string, digest: string, data: Uint8Array): Promise<void> {
+    await this.ensureRepository(repository);
+    const target = this.paths.blob(repository, digest);
+    if ((await this.statBlob(repository, digest)) === data.length) return; // content-addressed: same name, same bytes
+    await ensureDir(this.paths.blobDir(repository, digest.slice(0, digest.indexOf(':'))));
+    await writeFileAtomic(target, data, this.paths.uploads(repository), this.durable);
+  }
+
+  async deleteBlob(repository: string, digest: string): Promise<boolean> {
+    try {
+      await unlink(this.paths.blob(repository, digest));
+      return true;
+    } catch (err) {
+      if (isNotFound(err)) return false;
+      throw err;
+    }
+  }
+
+  async mountBlob(fromRepository: string, toRepository: string, digest: string): Promise<boolean> {
+    const source = this.paths.blob(fromRepository, digest);
+    if ((await this.statBlob(fromRepository, digest)) === undefined) return false;
+    await this.ensureRepository(toRepository);
+    await ensureDir(this.paths.blobDir(toRepository, digest.slice(0, digest.indexOf(':'))));
+    const temp = join(this.paths.uploads(toRepository), `.mount-${randomBytes(8).toString('hex')}`);
+    try {
+      // A hard link shares the bytes (no copy); a copy is the fallback across filesystems.
+      await link(source, temp).catch(async (err: unknown) => {
+        if (isNotFound(err)) throw err;
+        await copyFile(source, temp);
+      });
+      await rename(temp, this.paths.blob(toRepository, digest));
+    } catch (err) {
+      await rm(temp, { force: true });
+      if (isNotFound(err)) return false; // deleted from `from` meanwhile
+      throw err;
+    }
+    if (this.durable) await syncDir(this.paths.blobDir(toRepository, digest.slice(0, digest.indexOf(':'))));
+    return true;
+  }
+
+  async createUpload(repository: string, uploadId: string): Promise<void> {
+    await this.ensureRepository(repository);
+    const handle = await open(this.paths.upload(repository, uploadId), 'wx', FILE_MODE);
+    await handle.close();
+  }
+
+  async statUpload(repository: string, uploadId: string): Promise<UploadInfo | undefined> {
+    try {
+      const info = await stat(this.paths.upload(repository, uploadId));
+      const started = info.birthtimeMs > 0 ? info.birthtime : info.ctime;
+      return { size: info.size, startedAt: started };
+    } catch (err) {
+      if (isNotFound(err)) return undefined;
+      throw err;
+    }
+  }
+
+  async appendUpload(repository: string, uploadId: string, offset: number, data: Readable, signal?: AbortSignal): Promise<number> {
+    const file = this.paths.upload(repository, uploadId);
+    const current = await this.statUpload(repository, uploadId);
+    if (!current) throw new RegistryError('BLOB_UPLOAD_UNKNOWN', 'blob upload unknown to registry');
+    if (current.size !== offset) throw new UploadOffsetError(current.size, offset);
+    const out = createWriteStream(file, { flags: 'a', mode: FILE_MODE, highWaterMark: STREAM_BUFFER });
+    try {
+      await pipeline(data, out, signal ? { signal } : {});
+    } catch (err) {
+      if (errorCode(err) === 'ENOSPC') {
+        // Keep nothing of a chunk that did not fit: the session stays at its last full size.
+        await truncateTo(file, offset);
+      }
+      throw err;
+    }
+    return offset + out.bytesWritten;
+  }
+
+  async readUpload(repository: string, uploadId: string, signal?: AbortSignal): Promise<Readable> {
+    const handle = await open(this.paths.upload(repository, uploadId), 'r').catch((err: unknown) => {
+      if (isNotFound(err)) throw new RegistryError('BLOB_UPLOAD_UNKNOWN', 'blob upload unknown to registry');
+      throw err;
+    });
+    return handle.createReadStream({ highWaterMark: STREAM_BUFFER, ...(signal ? { signal } : {}) });
+  }
+
+  async commitUpload(repository: string, uploadId: string, digest: string): Promise<void> {
+    const file = this.paths.upload(repository, uploadId);
+    const blobDir = this.paths.blobDir(repository, digest.slice(0, digest.indexOf(':')));
+    await ensureDir(blobDir);
+    try {
+      if (this.durable) await syncFile(file);
+      await rename(file, this.paths.blob(repository, digest));
+    } catch (err) {
+      if (isNotFound(err)) throw new RegistryError('BLOB_UPLOAD_UNKNOWN', 'blob upload unknown to registry');
+      throw err;
+    }
+    if (this.durable) await syncDir(blobDir);
+  }
+
+  async deleteUpload(repository: string, uploadId: string): Promise<boolean> {
+    try {
+      await unlink(this.paths.upload(repository, uploadId));
+      return true;
+    } catch (err) {
+      if (isNotFound(err)) return false;
+      throw err;
+    }
+  }
+
+  /** Creates the repository's layout (oci-layout, index.json, folders) if it does not exist yet. */
+  private async ensureRepository(repository: string): Promise<void> {
+    try {
+      await stat(this.paths.index(repository));
+      await stat(this.paths.uploads(repository));
+      return;
+    } catch (err) {
+      if (!isNotFound(err)) throw err;
+    }
+    await this.repoLocks.run(repository, () => this.ensureRepositoryLocked(repository));
+  }
+
+  private async ensureRepositoryLocked(repository: string): Promise<void> {
+    const uploads = this.paths.uploads(repository);
+    await ensureDir(uploads);
+    await ensureDir(join(this.paths.repository(repository), 'blobs'));
+    if (!(await exists(this.paths.layoutFile(repository)))) {
+      await writeFileAtomic(this.paths.layoutFile(repository), OCI_LAYOUT, uploads, this.durable);
+    }
+    if (!(await exists(this.paths.index(repository)))) {
+      await writeFileAtomic(this.paths.index(repository), JSON.stringify(emptyIndex()), uploads, this.durable);
+    }
+  }
+}
+
+function parseIndex(text: string, repository: string): RepositoryIndex {
+  try {
+    const index = JSON.parse(text) as RepositoryIndex;
+    if (index && Array.isArray(index.manifests)) return index;
+  } catch {
+    // fall through
+  }
+  // index.json is only ever replaced atomically, so this means someone edited it by hand.
+  throw new Error(`index.json of repository ${repository} is not a valid image index`);
+}
+
+async function exists(path: string): Promise<boolean> {
+  try {
+    await stat(path);
+    return true;
+  } catch (err) {
+    if (isNotFound(err)) return false;
+    throw err;
+  }
+}
+
+async function truncateTo(file: string, size: number): Promise<void> {
+  const handle = await open(file, 'r+').catch(() => undefined);
+  if (!handle) return;
+  try {
+    await handle.truncate(size);
+  } finally {
+    await handle.close();
+  }
+}

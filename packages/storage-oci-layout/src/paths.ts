@@ -1,0 +1,50 @@
+import { join, resolve, sep } from 'node:path';
+import { RegistryError } from '@zotjs/core';
+
+// Names a repository folder cannot take inside another repository: they are the layout's own
+// entries (`a/blobs` would land in repository `a`'s blob folder).
+const RESERVED_COMPONENTS = new Set(['blobs', 'index.json', 'oci-layout']);
+
+/** Where each piece of a repository lives on disk (the OCI image layout, plus `.uploads`). */
+export class LayoutPaths {
+  readonly root: string;
+
+  constructor(rootDirectory: string) {
+    this.root = resolve(rootDirectory);
+  }
+
+  repository(repository: string): string {
+    // Core validated the grammar; this is the second fence: never leave the root.
+    if (repository.split('/').some((c) => RESERVED_COMPONENTS.has(c))) {
+      throw new RegistryError('NAME_INVALID', 'repository name uses a reserved path component', { detail: { name: repository } });
+    }
+    const dir = join(this.root, repository);
+    if (!dir.startsWith(this.root + sep)) throw new RegistryError('NAME_INVALID', 'invalid repository name');
+    return dir;
+  }
+
+  index(repository: string): string {
+    return join(this.repository(repository), 'index.json');
+  }
+
+  layoutFile(repository: string): string {
+    return join(this.repository(repository), 'oci-layout');
+  }
+
+  blobDir(repository: string, algorithm: string): string {
+    return join(this.repository(repository), 'blobs', algorithm);
+  }
+
+  blob(repository: string, digest: string): string {
+    const colon = digest.indexOf(':');
+    return join(this.blobDir(repository, digest.slice(0, colon)), digest.slice(colon + 1));
+  }
+
+  uploads(repository: string): string {
+    return join(this.repository(repository), '.uploads');
+  }
+
+  upload(repository: string, uploadId: string): string {
+    return join(this.uploads(repository), uploadId);
+  }
+}
