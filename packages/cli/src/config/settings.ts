@@ -1,0 +1,31 @@
+import { resolve } from 'node:path';
+import { LOG_LEVELS, type ZotConfig } from './schema.js';
+
+/** A validated config with defaults applied and paths made absolute: what the server runs with. */
+export interface Settings {
+  distSpecVersion: string;
+  storage: { rootDirectory: string; dedupe: boolean; gc: boolean };
+  http: { address: string; port: number; realm: string };
+  log: { level: (typeof LOG_LEVELS)[number]; output?: string };
+  /** The config as written, for features that read their own keys. */
+  config: ZotConfig;
+}
+
+export function resolveSettings(config: ZotConfig, cwd = process.cwd()): Settings {
+  const output = config.log?.output;
+  return {
+    distSpecVersion: config.distSpecVersion ?? '1.1.0',
+    storage: {
+      rootDirectory: resolve(cwd, config.storage?.rootDirectory ?? './zot-data'),
+      dedupe: config.storage?.dedupe ?? false,
+      gc: config.storage?.gc ?? false,
+    },
+    http: {
+      address: config.http?.address ?? '127.0.0.1',
+      port: Number(config.http?.port ?? 5000),
+      realm: config.http?.realm ?? 'zot',
+    },
+    log: { level: config.log?.level ?? 'info', ...(output ? { output: resolve(cwd, output) } : {}) },
+    config,
+  };
+}

@@ -1,0 +1,141 @@
+import { readFileSync } from 'node:fs';
+import { EMBEDDED_DEFAULT_CONFIG } from './config/defaults.js';
+import { ConfigError, loadConfigFile, type LoadedConfig } from './config/load.js';
+import { resolveSettings } from './config/settings.js';
+import { createLogger } from './logger.js';
+import { serve } from './serve.js';
+
+const USAGE = `Usage: zot-cli <command> [arguments]
+
+Commands:
+  serve [config]     Run the registry. Without a config file, the embedded default is used:
+                     storage in ./zot-data, listening on 127.0.0.1:5000.
+  verify <config>    Check a config file (JSON or YAML, zot's format) and exit.
+
+Options:
+  -h, --help         Show this help.
+  -v, --version      Show the version.
+
+Environment:
+  ZOT_SHUTDOWN_DEADLINE_MS   How long in-flight requests get to finish on SIGINT/SIGTERM (default 10000).
+`;
+
+export interface MainIo {
+  stdout: (text: string) => void;
+  stderr: (text: string) => void;
+}
+
+const processIo: MainIo = {
+  stdout: (text) => process.stdout.write(text),
+  stderr: (text) => process.stderr.write(text),
+};
+
+/** The CLI: returns the exit code. `serve` resolves only once the server has stopped. */
+export async function main(argv: readonly string[], io: MainIo = processIo): Promise<number> {
+  const [command, ...rest] = argv;
+  switch (command) {
+    case undefined:
+    case '-h':
+    case '--help':
+    case 'help':
+      (command === undefined ? io.stderr : io.stdout)(USAGE);
+      return command === undefined ? 2 : 0;
+    case '-v':
+    case '--version':
+    case 'version':
+      io.stdout(`zot-cli ${version()}\n`);
+      return 0;
+    case 'verify':
+      return verifyCommand(rest, io);
+    case 'serve':
+      return serveCommand(rest, io);
+    default:
+      io.stderr(`zot-cli: unknown command "${command}"\n\n${USAGE}`);
+      return 2;
+  }
+}
+
+async function verifyCommand(args: readonly string[], io: MainIo): Promise<number> {
+  if (args.length !== 1 || args[0]!.startsWith('-')) {
+    io.stderr('zot-cli verify: expected exactly one argument, the config file\n');
+    return 2;
+  }
+  try {
+    const loaded = await loadConfigFile(args[0]!);
+    io.stdout(`config OK: ${loaded.path}\n`);
+    return 0;
+  } catch (err) {
+    return reportConfigError(err, io);
+  }
+}
+
+async function serveCommand(args: readonly string[], io: MainIo): Promise<number> {
+  if (args.length > 1 || args[0]?.startsWith('-')) {
+    io.stderr('zot-cli serve: expected at most one argument, the config file\n');
+    return 2;
+  }
+  let loaded: LoadedConfig;
+  try {
+    loaded = args[0] === undefined ? { config: EMBEDDED_DEFAULT_CONFIG } : await loadConfigFile(args[0]);
+  } catch (err) {
+    return reportConfigError(err, io);
+  }
+  const settings = resolveSettings(loaded.config);
+  const { logger, flush } = createLogger(settings.log.level, settings.log.output);
+  const configSource = loaded.path ?? 'embedded default (storage ./zot-data, 127.0.0.1:5000)';
+  const deadline = Number(process.env.ZOT_SHUTDOWN_DEADLINE_MS ?? '10000');
+
+  const signals = ['SIGINT', 'SIGTERM'] as const;
+  let stopping = false;
+  let onSignal: (signal: NodeJS.Signals) => void = () => undefined;
+  const stopSignal = new Promise<string>((resolveStop) => {
+    onSignal = (signal) => {
+      if (stopping) {
+        // A second signal: the operator does not want to wait for in-flight requests.
+        logger.warn({ signal }, 'second signal: exiting now');
+        flush();
+        process.exit(1);
+      }
+      stopping = true;
+      resolveStop(signal);
+    };
+  });
+  for (const signal of signals) process.on(signal, onSignal);
+  try {
+    return await serve({
+      settings,
+      logger,
+      configSource,
+      stopSignal,
+      ...(Number.isFinite(deadline) && deadline >= 0 ? { shutdownDeadlineMs: deadline } : {}),
+    });
+  } catch (err) {
+    logger.fatal({ err }, 'cannot start');
+    io.stderr(`zot-cli serve: ${describeStartError(err, settings.http.address, settings.http.port)}\n`);
+    return 1;
+  } finally {
+    for (const signal of signals) process.off(signal, onSignal);
+    flush();
+  }
+}
+
+function reportConfigError(err: unknown, io: MainIo): number {
+  if (err instanceof ConfigError) {
+    io.stderr(`zot-cli: ${err.message}\n`);
+    return 1;
+  }
+  throw err;
+}
+
+function describeStartError(err: unknown, address: string, port: number): string {
+  const code = (err as NodeJS.ErrnoException | undefined)?.code;
+  if (code === 'EADDRINUSE') return `${address}:${port} is already in use`;
+  if (code === 'EACCES') return `permission denied (listening on ${address}:${port}, or the storage directory)`;
+  if (code === 'EADDRNOTAVAIL') return `address ${address} is not available on this machine`;
+  return err instanceof Error ? err.message : String(err);
+}
+
+function version(): string {
+  const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version?: string };
+  return pkg.version ?? 'unknown';
+}

@@ -1,0 +1,53 @@
+import { createServer, ensureRootDirectory, type RegistryServer } from '@zotjs/koa';
+import type { Logger } from 'pino';
+import type { Settings } from './config/settings.js';
+
+export interface ServeOptions {
+  settings: Settings;
+  logger: Logger;
+  /** How the config was obtained, for the startup line ("embedded default" or the file path). */
+  configSource: string;
+  /** How long in-flight requests get at shutdown before their connections are cut. */
+  shutdownDeadlineMs?: number;
+  /** Resolves when the server should stop (signals, in the CLI). */
+  stopSignal: Promise<string>;
+}
+
+/**
+ * Builds the server the config describes. Features configured in the file (auth, access
+ * control, TLS, extensions) plug in here as they are added.
+ */
+export function buildServer(settings: Settings, logger: Logger): RegistryServer {
+  return createServer({
+    rootDirectory: settings.storage.rootDirectory,
+    address: settings.http.address,
+    port: settings.http.port,
+    logger,
+  });
+}
+
+/** Runs until `stopSignal` resolves, then shuts down gracefully. Resolves to the exit code. */
+export async function serve(options: ServeOptions): Promise<number> {
+  const { settings, logger } = options;
+  await ensureRootDirectory(settings.storage.rootDirectory);
+  const server = buildServer(settings, logger);
+  const address = await server.listen();
+  logger.info(
+    {
+      url: address.url,
+      address: address.address,
+      port: address.port,
+      rootDirectory: settings.storage.rootDirectory,
+      config: options.configSource,
+      distSpecVersion: settings.distSpecVersion,
+    },
+    `zot-ts listening on ${address.url} (config: ${options.configSource})`,
+  );
+
+  const signal = await options.stopSignal;
+  const deadlineMs = options.shutdownDeadlineMs ?? 10_000;
+  logger.info({ signal, deadlineMs }, 'shutting down: finishing in-flight requests');
+  const clean = await server.close(deadlineMs);
+  logger.info({ clean }, 'stopped');
+  return 0;
+}

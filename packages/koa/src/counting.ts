@@ -1,0 +1,18 @@
+import { Transform, type TransformCallback } from 'node:stream';
+
+/**
+ * A pass-through that counts the bytes going through it (for the request log). Chunks are passed
+ * on as they are: no copy, no buffering beyond the stream's own high-water mark.
+ */
+export class ByteCounter extends Transform {
+  bytes = 0;
+
+  constructor() {
+    super({ highWaterMark: 1 << 16 });
+  }
+
+  override _transform(chunk: Buffer, _encoding: BufferEncoding, callback: TransformCallback): void {
+    this.bytes += chunk.length;
+    callback(null, chunk);
+  }
+}

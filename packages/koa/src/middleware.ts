@@ -1,0 +1,176 @@
+import { pipeline, Readable } from 'node:stream';
+import {
+  createRegistryHandler,
+  RegistryError,
+  templatePattern,
+  type HandledResponse,
+  type HandlerOptions,
+  type Logger,
+  type RegistryHandler,
+} from '@zotjs/core';
+import type { Context, Middleware, Next } from 'koa';
+import { ByteCounter } from './counting.js';
+import { applyResponse, toRegistryRequest } from './translate.js';
+
+export interface AdapterOptions {
+  /** Where the one-line-per-request log goes (pino, or anything with its shape). None: no request log. */
+  logger?: Logger;
+  /**
+   * Which paths this middleware answers; everything else goes to `next()`. Default: `/v2` and
+   * below, plus the templates of `extraRoutes` when the middleware builds the handler itself.
+   */
+  handles?: (path: string) => boolean;
+}
+
+/** Everything {@link createRegistryHandler} takes, plus the adapter's own options. */
+export type RegistryMiddlewareOptions = HandlerOptions & Omit<AdapterOptions, 'logger'>;
+
+const BODY_METHODS = new Set(['POST', 'PUT', 'PATCH']);
+
+export const isRegistryPath = (path: string): boolean => path === '/v2' || path.startsWith('/v2/');
+
+/**
+ * Koa middleware serving the registry API. Mount it before any body parser: blob bodies stream
+ * straight from the socket to storage.
+ *
+ * `registryMiddleware(handler, { logger })` wraps an existing core handler;
+ * `registryMiddleware({ registry, authenticator, logger, ... })` builds one.
+ */
+export function registryMiddleware(handler: RegistryHandler, adapter?: AdapterOptions): Middleware;
+export function registryMiddleware(options: RegistryMiddlewareOptions): Middleware;
+export function registryMiddleware(
+  handlerOrOptions: RegistryHandler | RegistryMiddlewareOptions,
+  adapter: AdapterOptions = {},
+): Middleware {
+  let handler: RegistryHandler;
+  let handles = adapter.handles;
+  let logger = adapter.logger;
+  if (typeof handlerOrOptions === 'function') {
+    handler = handlerOrOptions;
+  } else {
+    handler = createRegistryHandler(handlerOrOptions);
+    logger = handlerOrOptions.logger;
+    handles = handlerOrOptions.handles;
+    if (!handles) {
+      const extra = (handlerOrOptions.extraRoutes ?? []).map((r) => templatePattern(r.template));
+      handles = (path) => isRegistryPath(path) || extra.some((pattern) => pattern.test(path));
+    }
+  }
+  const shouldHandle = handles ?? isRegistryPath;
+
+  return async function zotRegistry(ctx: Context, next: Next): Promise<void> {
+    if (!shouldHandle(ctx.path)) return next();
+    const started = process.hrtime.bigint();
+    const { req, res } = ctx;
+
+    // Fires when the client goes away before the response is complete, so storage stops work.
+    const controller = new AbortController();
+    const onClose = (): void => {
+      if (!res.writableFinished) controller.abort(new Error('client disconnected'));
+    };
+    res.once('close', onClose);
+
+    let inCounter: ByteCounter | undefined;
+    let body: Readable | undefined;
+    if (BODY_METHODS.has(ctx.method)) {
+      if (bodyAlreadyRead(ctx)) {
+        logger?.error({ method: ctx.method, path: ctx.path }, 'request body already consumed: mount registryMiddleware before any body parser');
+        const response = misconfigured(ctx.method);
+        applyResponse(ctx, response, response.body);
+        logWhenDone(ctx, { logger, started, response, inCounter: undefined, outCounter: undefined, signal: controller.signal });
+        return;
+      }
+      inCounter = new ByteCounter();
+      pipeline(req, inCounter, () => undefined);
+      body = inCounter;
+    }
+
+    if (inCounter) {
+      // A body the route did not read (an early error) is drained so the connection stays usable.
+      const counter = inCounter;
+      res.once('finish', () => counter.readableEnded || counter.resume());
+    }
+    const response = await handler(toRegistryRequest(ctx, body, controller.signal));
+    let outCounter: ByteCounter | undefined;
+    let outBody = response.body;
+    if (outBody instanceof Readable) {
+      outCounter = new ByteCounter();
+      // Errors end the pipeline and destroy both; Koa destroys outCounter when the response ends.
+      pipeline(outBody, outCounter, () => undefined);
+      outBody = outCounter;
+    }
+    applyResponse(ctx, response, outBody);
+    logWhenDone(ctx, { logger, started, response, inCounter, outCounter, signal: controller.signal });
+  };
+}
+
+interface LogState {
+  logger: Logger | undefined;
+  started: bigint;
+  response: HandledResponse;
+  inCounter: ByteCounter | undefined;
+  outCounter: ByteCounter | undefined;
+  signal: AbortSignal;
+}
+
+/** One structured line per request, once the response is over. Never headers or the query (secrets). */
+function logWhenDone(ctx: Context, state: LogState): void {
+  const { logger, started, response, inCounter, outCounter, signal } = state;
+  if (!logger) return;
+  const method = ctx.method;
+  const path = ctx.path;
+  ctx.res.once('close', () => {
+    const { outcome } = response;
+    const bytesOut = outCounter
+      ? outCounter.bytes
+      : response.body && !(response.body instanceof Readable)
+        ? response.body.byteLength
+        : 0;
+    const line: Record<string, unknown> = {
+      method,
+      route: outcome.route ?? null,
+      path: path.length > 512 ? `${path.slice(0, 512)}...` : path,
+      status: ctx.res.statusCode,
+      bytesIn: inCounter?.bytes ?? 0,
+      bytesOut,
+      durationMs: Number((process.hrtime.bigint() - started) / 1000n) / 1000,
+    };
+    if (outcome.operationId) line.operation = outcome.operationId;
+    if (outcome.repository) line.repository = outcome.repository;
+    if (outcome.identity) line.user = outcome.identity.username;
+    if (outcome.digest) line.digest = outcome.digest;
+    if (ctx.ip) line.remoteAddress = ctx.ip;
+    if (signal.aborted) line.aborted = true;
+    if (ctx.res.statusCode >= 500) logger.error(line, 'request');
+    else logger.info(line, 'request');
+  });
+}
+
+/**
+ * True when something before us (a body parser) already read the request body: the stream would
+ * never deliver it again and the registry would wait forever.
+ */
+function bodyAlreadyRead(ctx: Context): boolean {
+  const parsed = (ctx.request as { body?: unknown }).body !== undefined;
+  return parsed || ctx.req.readableEnded && ctx.req.readableLength === 0 && hasDeclaredBody(ctx);
+}
+
+function hasDeclaredBody(ctx: Context): boolean {
+  const length = ctx.get('content-length');
+  return length !== '' ? length.trim() !== '0' : ctx.get('transfer-encoding') !== '';
+}
+
+function misconfigured(method: string): HandledResponse {
+  const error = new RegistryError('INTERNAL_ERROR', 'the request body is not available to the registry');
+  const bytes = Buffer.from(JSON.stringify(error.toBody()));
+  return {
+    status: error.status,
+    headers: {
+      'Content-Type': 'application/json',
+      'Content-Length': String(bytes.length),
+      'Docker-Distribution-API-Version': 'registry/2.0',
+    },
+    ...(method === 'HEAD' ? {} : { body: bytes }),
+    outcome: {},
+  };
+}

@@ -1,0 +1,170 @@
+import { mkdir } from 'node:fs/promises';
+import { createServer as createHttpServer, type Server } from 'node:http';
+import { createServer as createHttpsServer, type ServerOptions as HttpsServerOptions } from 'node:https';
+import type { AddressInfo, Socket } from 'node:net';
+import {
+  createRegistryHandler,
+  Registry,
+  type Authenticator,
+  type Authorizer,
+  type Logger,
+  type RegistryHandler,
+  type RegistryStorage,
+  type RouteDefinition,
+} from '@zotjs/core';
+import { OciLayoutStorage } from '@zotjs/storage-oci-layout';
+import Koa from 'koa';
+import { pino } from 'pino';
+import { registryMiddleware, isRegistryPath } from './middleware.js';
+
+export interface ServerConfig {
+  /** Where the OCI layouts live (ignored when `storage` is given). */
+  rootDirectory?: string;
+  /** A storage backend of your own instead of the OCI layout one. */
+  storage?: RegistryStorage;
+  /** Listen address (default 127.0.0.1). */
+  address?: string;
+  /** Listen port (default 5000; 0 picks a free one). */
+  port?: number;
+  /** HTTPS instead of HTTP (key, cert, ca, requestCert...). */
+  tls?: HttpsServerOptions;
+  authenticator?: Authenticator;
+  authorizer?: Authorizer;
+  /** Extra routes (health, metrics...) answered by the same handler. */
+  extraRoutes?: readonly RouteDefinition[];
+  /** Default: pino at info level to stdout. `false`: no logs at all. */
+  logger?: Logger | false;
+  deleteEnabled?: boolean;
+  maxManifestBytes?: number;
+}
+
+export interface ListeningAddress {
+  address: string;
+  port: number;
+  /** `http://127.0.0.1:5000` */
+  url: string;
+}
+
+export interface RegistryServer {
+  app: Koa;
+  server: Server;
+  registry: Registry;
+  storage: RegistryStorage;
+  handler: RegistryHandler;
+  logger: Logger | undefined;
+  /** Starts listening; resolves with the actual address (useful with port 0). */
+  listen(): Promise<ListeningAddress>;
+  /**
+   * Graceful stop: no new connections, idle keep-alive connections closed, in-flight requests
+   * given until `deadlineMs` (default 10 s) to finish, then their connections are cut.
+   * Resolves to true when everything finished in time.
+   */
+  close(deadlineMs?: number): Promise<boolean>;
+}
+
+// Uploads of large layers over slow links take long: no whole-request deadline, only an idle one.
+const IDLE_SOCKET_TIMEOUT_MS = 5 * 60 * 1000;
+
+/** Storage + registry + handler + Koa app + node server, wired the usual way. */
+export function createServer(config: ServerConfig): RegistryServer {
+  const storage = config.storage ?? defaultStorage(config.rootDirectory);
+  const logger = config.logger === false ? undefined : (config.logger ?? pino({ level: 'info' }));
+  const registry = new Registry({
+    storage,
+    ...(config.deleteEnabled !== undefined ? { deleteEnabled: config.deleteEnabled } : {}),
+    ...(config.maxManifestBytes !== undefined ? { maxManifestBytes: config.maxManifestBytes } : {}),
+  });
+  const handler = createRegistryHandler({
+    registry,
+    ...(config.authenticator ? { authenticator: config.authenticator } : {}),
+    ...(config.authorizer ? { authorizer: config.authorizer } : {}),
+    ...(config.extraRoutes ? { extraRoutes: config.extraRoutes } : {}),
+    ...(logger ? { logger } : {}),
+  });
+  const app = new Koa();
+  // The core answers every path (unknown ones with the spec's 404 JSON), so nothing falls through to Koa's text 404.
+  app.use(registryMiddleware(handler, { handles: () => true, ...(logger ? { logger } : {}) }));
+  app.on('error', (err: Error) => {
+    // Stream errors after headers were sent (client went away mid-download) end up here.
+    if (isClientGone(err)) return;
+    logger?.error({ err }, 'unhandled error');
+  });
+
+  const callback = app.callback();
+  const server = config.tls ? createHttpsServer(config.tls, callback) : createHttpServer(callback);
+  server.requestTimeout = 0;
+  server.timeout = IDLE_SOCKET_TIMEOUT_MS;
+
+  // Requests in flight per socket, to close idle keep-alive sockets at shutdown but let busy ones finish.
+  const busy = new Map<Socket, number>();
+  server.on('request', (req, res) => {
+    const socket = req.socket;
+    busy.set(socket, (busy.get(socket) ?? 0) + 1);
+    res.once('close', () => {
+      const left = (busy.get(socket) ?? 1) - 1;
+      if (left > 0) busy.set(socket, left);
+      else busy.delete(socket);
+      if (closing && left <= 0) socket.end();
+    });
+  });
+  let closing = false;
+
+  const address = config.address ?? '127.0.0.1';
+  const port = config.port ?? 5000;
+  const scheme = config.tls ? 'https' : 'http';
+
+  return {
+    app,
+    server,
+    registry,
+    storage,
+    handler,
+    logger,
+    listen() {
+      return new Promise((resolve, reject) => {
+        server.once('error', reject);
+        server.listen(port, address, () => {
+          server.off('error', reject);
+          const info = server.address() as AddressInfo;
+          const host = info.family === 'IPv6' ? `[${info.address}]` : info.address;
+          resolve({ address: info.address, port: info.port, url: `${scheme}://${host}:${info.port}` });
+        });
+      });
+    },
+    close(deadlineMs = 10_000) {
+      closing = true;
+      return new Promise((resolve) => {
+        let timer: NodeJS.Timeout | undefined;
+        server.close(() => {
+          if (timer) clearTimeout(timer);
+          resolve(true);
+        });
+        server.closeIdleConnections();
+        if (!server.listening) return;
+        timer = setTimeout(() => {
+          logger?.warn({ deadlineMs, inFlight: busy.size }, 'shutdown deadline reached: closing busy connections');
+          server.closeAllConnections();
+          resolve(false);
+        }, deadlineMs);
+        timer.unref();
+      });
+    },
+  };
+}
+
+function defaultStorage(rootDirectory: string | undefined): RegistryStorage {
+  if (!rootDirectory) throw new Error('createServer: either rootDirectory or storage is required');
+  return new OciLayoutStorage({ rootDirectory });
+}
+
+/** Creates the storage root (0700, as zot does) if missing. */
+export async function ensureRootDirectory(rootDirectory: string): Promise<void> {
+  await mkdir(rootDirectory, { recursive: true, mode: 0o700 });
+}
+
+function isClientGone(err: Error): boolean {
+  const code = (err as NodeJS.ErrnoException).code;
+  return code === 'ECONNRESET' || code === 'EPIPE' || code === 'ERR_STREAM_PREMATURE_CLOSE' || err.message === 'aborted';
+}
+
+export { isRegistryPath };

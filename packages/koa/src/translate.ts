@@ -1,0 +1,63 @@
+import type { IncomingMessage } from 'node:http';
+import { Readable } from 'node:stream';
+import type { TLSSocket } from 'node:tls';
+import type { RegistryRequest, RegistryResponse } from '@zotjs/core';
+import type { Context } from 'koa';
+
+/** Node's headers as the core wants them: lowercase names, one string each. */
+export function flattenHeaders(headers: IncomingMessage['headers']): Record<string, string | undefined> {
+  const flat: Record<string, string | undefined> = {};
+  for (const [name, value] of Object.entries(headers)) {
+    flat[name] = Array.isArray(value) ? value.join(', ') : value;
+  }
+  return flat;
+}
+
+/** The verified client certificate's subject CN, when the connection is mutual TLS. */
+export function clientCertificateOf(req: IncomingMessage): RegistryRequest['clientCertificate'] {
+  const socket = req.socket as Partial<TLSSocket>;
+  if (!socket.encrypted || !socket.authorized || typeof socket.getPeerCertificate !== 'function') return undefined;
+  const cert = socket.getPeerCertificate();
+  if (!cert || Object.keys(cert).length === 0) return undefined;
+  const cn = cert.subject?.CN;
+  const commonName = Array.isArray(cn) ? cn[0] : cn;
+  return commonName === undefined ? {} : { subjectCommonName: commonName };
+}
+
+export function toRegistryRequest(ctx: Context, body: Readable | undefined, signal: AbortSignal): RegistryRequest {
+  const request: RegistryRequest = {
+    method: ctx.method,
+    // ctx.path is the raw (not percent-decoded) pathname, relative to any mount prefix.
+    path: ctx.path,
+    query: new URLSearchParams(ctx.querystring),
+    headers: flattenHeaders(ctx.req.headers),
+    signal,
+  };
+  if (body) request.body = body;
+  const remoteAddress = ctx.ip || ctx.req.socket.remoteAddress;
+  if (remoteAddress) request.remoteAddress = remoteAddress;
+  const clientCertificate = clientCertificateOf(ctx.req);
+  if (clientCertificate) request.clientCertificate = clientCertificate;
+  return request;
+}
+
+/**
+ * Writes the core's response through Koa's ctx. Koa infers things from the body (a null body
+ * means 204 and drops Content-Type/Length; a Buffer sets its own Content-Type), so the status
+ * goes first, then the body, then the core's headers, which win.
+ */
+export function applyResponse(ctx: Context, response: RegistryResponse, body: Readable | Uint8Array | undefined): void {
+  ctx.status = response.status;
+  if (body instanceof Readable) {
+    ctx.body = body;
+  } else if (body !== undefined) {
+    ctx.body = Buffer.isBuffer(body) ? body : Buffer.from(body.buffer, body.byteOffset, body.byteLength);
+  } else if (ctx.method !== 'HEAD') {
+    // Without a body Koa would write the status text ("Created") as one.
+    ctx.body = EMPTY;
+  }
+  if (response.headers['Content-Type'] === undefined && ctx.method !== 'HEAD') ctx.remove('Content-Type');
+  for (const [name, value] of Object.entries(response.headers)) ctx.set(name, value);
+}
+
+const EMPTY = Buffer.alloc(0);
