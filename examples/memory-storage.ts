@@ -1,0 +1,169 @@
+/**
+ * How to write a storage backend: a complete `RegistryStorage` that keeps everything in memory.
+ *
+ * Core does the hard parts (digest verification, manifests, tags, referrers, pagination); a
+ * backend only stores four kinds of things per repository:
+ *   - the index (an OCI image-layout `index.json`: which manifests exist, which tags point where),
+ *   - blobs, by digest (layers, configs, and the manifests' own bytes),
+ *   - upload sessions (bytes received so far for a blob being pushed),
+ *   - and the fact that the repository exists.
+ *
+ * Prove a backend with the contract test kit (see `test/memory-storage.test.ts`):
+ *
+ *   import { runStorageContract } from '@zotjs/core/testing';
+ *   runStorageContract('memory', async () => ({ storage: new MemoryStorage() }));
+ *
+ * Not for production: nothing survives a restart, and every blob sits in RAM.
+ */
+import { addAbortSignal, Readable } from 'node:stream';
+import {
+  RegistryError,
+  UploadOffsetError,
+  emptyIndex,
+  type IndexUpdate,
+  type ReadBlobOptions,
+  type RegistryStorage,
+  type RepositoryIndex,
+  type UploadInfo,
+} from '@zotjs/core';
+
+interface MemoryRepository {
+  index: RepositoryIndex;
+  /** Blob bytes by digest. Buffers are never modified once stored, so repositories may share one. */
+  blobs: Map<string, Buffer>;
+  uploads: Map<string, MemoryUpload>;
+}
+
+interface MemoryUpload {
+  chunks: Buffer[];
+  size: number;
+  startedAt: Date;
+}
+
+/** What a set of {@link MemoryStorage} instances share; pass one to several instances to model replicas. */
+export type MemoryData = Map<string, MemoryRepository>;
+
+export class MemoryStorage implements RegistryStorage {
+  /**
+   * @param repositories the state; give two instances the same map and they behave like two
+   *   processes sharing one storage (the contract kit's `sharedStorage` tests use this).
+   */
+  constructor(private readonly repositories: MemoryData = new Map()) {}
+
+  async listRepositories(): Promise<string[]> {
+    return [...this.repositories.keys()];
+  }
+
+  async readIndex(repository: string): Promise<RepositoryIndex | undefined> {
+    const repo = this.repositories.get(repository);
+    // Hand out copies: a caller editing what it got must not change what is stored.
+    return repo ? structuredClone(repo.index) : undefined;
+  }
+
+  async updateIndex(repository: string, update: IndexUpdate): Promise<RepositoryIndex> {
+    // JavaScript runs this synchronous read-modify-write without interruption, which is all the
+    // atomicity needed here. A backend with real I/O needs a lock or a compare-and-swap loop
+    // (read, update, write-if-unchanged, retry): that is why `update` must be pure.
+    const repo = this.repository(repository);
+    const next = update(structuredClone(repo.index));
+    if (next) repo.index = structuredClone(next);
+    return structuredClone(repo.index);
+  }
+
+  async statBlob(repository: string, digest: string): Promise<number | undefined> {
+    return this.repositories.get(repository)?.blobs.get(digest)?.length;
+  }
+
+  async readBlob(repository: string, digest: string, options: ReadBlobOptions = {}): Promise<Readable | undefined> {
+    const blob = this.repositories.get(repository)?.blobs.get(digest);
+    if (!blob) return undefined;
+    // Ranges are inclusive on both ends, like HTTP's `Range: bytes=start-end`.
+    const bytes = options.range ? blob.subarray(options.range.start, options.range.end + 1) : blob;
+    const stream = Readable.from(chunksOf(bytes));
+    return options.signal ? addAbortSignal(options.signal, stream) : stream;
+  }
+
+  async putBlob(repository: string, digest: string, data: Uint8Array): Promise<void> {
+    this.repository(repository).blobs.set(digest, Buffer.from(data));
+  }
+
+  async deleteBlob(repository: string, digest: string): Promise<boolean> {
+    return this.repositories.get(repository)?.blobs.delete(digest) ?? false;
+  }
+
+  async mountBlob(fromRepository: string, toRepository: string, digest: string): Promise<boolean> {
+    const blob = this.repositories.get(fromRepository)?.blobs.get(digest);
+    if (!blob) return false;
+    // Share the bytes, copy nothing (a filesystem would hard-link, an object store copy server-side).
+    this.repository(toRepository).blobs.set(digest, blob);
+    return true;
+  }
+
+  async createUpload(repository: string, uploadId: string): Promise<void> {
+    this.repository(repository).uploads.set(uploadId, { chunks: [], size: 0, startedAt: new Date() });
+  }
+
+  async statUpload(repository: string, uploadId: string): Promise<UploadInfo | undefined> {
+    const upload = this.repositories.get(repository)?.uploads.get(uploadId);
+    return upload ? { size: upload.size, startedAt: upload.startedAt } : undefined;
+  }
+
+  async appendUpload(repository: string, uploadId: string, offset: number, data: Readable, signal?: AbortSignal): Promise<number> {
+    const upload = this.upload(repository, uploadId);
+    // A wrong offset means the client and the registry disagree about what was received: refuse
+    // before reading anything, so nothing is written.
+    if (offset !== upload.size) throw new UploadOffsetError(upload.size, offset);
+    const received: Buffer[] = [];
+    for await (const chunk of data) {
+      signal?.throwIfAborted();
+      received.push(Buffer.isBuffer(chunk) ? chunk : Buffer.from(chunk as Uint8Array));
+    }
+    // Another append may have landed while this one was reading its stream: check again, and
+    // add the chunk only if it still goes at the end (all or nothing).
+    if (offset !== upload.size) throw new UploadOffsetError(upload.size, offset);
+    for (const chunk of received) {
+      upload.chunks.push(chunk);
+      upload.size += chunk.length;
+    }
+    return upload.size;
+  }
+
+  async readUpload(repository: string, uploadId: string, signal?: AbortSignal): Promise<Readable> {
+    const stream = Readable.from(this.upload(repository, uploadId).chunks.slice());
+    return signal ? addAbortSignal(signal, stream) : stream;
+  }
+
+  async commitUpload(repository: string, uploadId: string, digest: string): Promise<void> {
+    const repo = this.repository(repository);
+    const upload = this.upload(repository, uploadId);
+    // Core has already checked that the bytes hash to `digest`. One synchronous step makes the
+    // blob visible and ends the session: nobody can see a half-made blob.
+    repo.blobs.set(digest, Buffer.concat(upload.chunks, upload.size));
+    repo.uploads.delete(uploadId);
+  }
+
+  async deleteUpload(repository: string, uploadId: string): Promise<boolean> {
+    return this.repositories.get(repository)?.uploads.delete(uploadId) ?? false;
+  }
+
+  /** The repository, created on first use (uploads, blobs and index updates create repositories). */
+  private repository(name: string): MemoryRepository {
+    let repo = this.repositories.get(name);
+    if (!repo) {
+      repo = { index: emptyIndex(), blobs: new Map(), uploads: new Map() };
+      this.repositories.set(name, repo);
+    }
+    return repo;
+  }
+
+  private upload(repository: string, uploadId: string): MemoryUpload {
+    const upload = this.repositories.get(repository)?.uploads.get(uploadId);
+    if (!upload) throw new RegistryError('BLOB_UPLOAD_UNKNOWN', 'blob upload unknown to registry');
+    return upload;
+  }
+}
+
+/** Serves a blob in 64 KiB pieces, as a file or network backend would, rather than as one huge chunk. */
+function* chunksOf(bytes: Buffer): Generator<Buffer> {
+  for (let start = 0; start < bytes.length; start += 65536) yield bytes.subarray(start, start + 65536);
+}

@@ -1,0 +1,126 @@
+// An in-memory RegistryStorage for core's own tests (core's tests must not depend on examples/,
+// which has the commented teaching version of the same thing).
+import { addAbortSignal, Readable } from 'node:stream';
+import {
+  RegistryError,
+  UploadOffsetError,
+  emptyIndex,
+  type IndexUpdate,
+  type ReadBlobOptions,
+  type RegistryStorage,
+  type RepositoryIndex,
+  type UploadInfo,
+} from '../../src/index.js';
+
+export interface MemoryRepository {
+  index: RepositoryIndex;
+  blobs: Map<string, Buffer>;
+  uploads: Map<string, { chunks: Buffer[]; size: number; startedAt: Date }>;
+}
+
+export class MemoryStorage implements RegistryStorage {
+  constructor(protected readonly repositories: Map<string, MemoryRepository> = new Map()) {}
+
+  async listRepositories(): Promise<string[]> {
+    return [...this.repositories.keys()];
+  }
+
+  async readIndex(repository: string): Promise<RepositoryIndex | undefined> {
+    const repo = this.repositories.get(repository);
+    return repo ? structuredClone(repo.index) : undefined;
+  }
+
+  async updateIndex(repository: string, update: IndexUpdate): Promise<RepositoryIndex> {
+    const repo = this.repository(repository);
+    const next = update(structuredClone(repo.index));
+    if (next) repo.index = structuredClone(next);
+    return structuredClone(repo.index);
+  }
+
+  async statBlob(repository: string, digest: string): Promise<number | undefined> {
+    return this.repositories.get(repository)?.blobs.get(digest)?.length;
+  }
+
+  async readBlob(repository: string, digest: string, options: ReadBlobOptions = {}): Promise<Readable | undefined> {
+    const blob = this.repositories.get(repository)?.blobs.get(digest);
+    if (!blob) return undefined;
+    const bytes = options.range ? blob.subarray(options.range.start, options.range.end + 1) : blob;
+    const stream = Readable.from(chunksOf(bytes));
+    return options.signal ? addAbortSignal(options.signal, stream) : stream;
+  }
+
+  async putBlob(repository: string, digest: string, data: Uint8Array): Promise<void> {
+    this.repository(repository).blobs.set(digest, Buffer.from(data));
+  }
+
+  async deleteBlob(repository: string, digest: string): Promise<boolean> {
+    return this.repositories.get(repository)?.blobs.delete(digest) ?? false;
+  }
+
+  async mountBlob(fromRepository: string, toRepository: string, digest: string): Promise<boolean> {
+    const blob = this.repositories.get(fromRepository)?.blobs.get(digest);
+    if (!blob) return false;
+    this.repository(toRepository).blobs.set(digest, blob);
+    return true;
+  }
+
+  async createUpload(repository: string, uploadId: string): Promise<void> {
+    this.repository(repository).uploads.set(uploadId, { chunks: [], size: 0, startedAt: new Date() });
+  }
+
+  async statUpload(repository: string, uploadId: string): Promise<UploadInfo | undefined> {
+    const upload = this.repositories.get(repository)?.uploads.get(uploadId);
+    return upload ? { size: upload.size, startedAt: upload.startedAt } : undefined;
+  }
+
+  async appendUpload(repository: string, uploadId: string, offset: number, data: Readable, signal?: AbortSignal): Promise<number> {
+    const upload = this.upload(repository, uploadId);
+    if (offset !== upload.size) throw new UploadOffsetError(upload.size, offset);
+    const received: Buffer[] = [];
+    for await (const chunk of data) {
+      signal?.throwIfAborted();
+      received.push(Buffer.isBuffer(chunk) ? chunk : Buffer.from(chunk as Uint8Array));
+    }
+    if (offset !== upload.size) throw new UploadOffsetError(upload.size, offset);
+    for (const chunk of received) {
+      upload.chunks.push(chunk);
+      upload.size += chunk.length;
+    }
+    return upload.size;
+  }
+
+  async readUpload(repository: string, uploadId: string, signal?: AbortSignal): Promise<Readable> {
+    const stream = Readable.from(this.upload(repository, uploadId).chunks.slice());
+    return signal ? addAbortSignal(signal, stream) : stream;
+  }
+
+  async commitUpload(repository: string, uploadId: string, digest: string): Promise<void> {
+    const repo = this.repository(repository);
+    const upload = this.upload(repository, uploadId);
+    repo.blobs.set(digest, Buffer.concat(upload.chunks, upload.size));
+    repo.uploads.delete(uploadId);
+  }
+
+  async deleteUpload(repository: string, uploadId: string): Promise<boolean> {
+    return this.repositories.get(repository)?.uploads.delete(uploadId) ?? false;
+  }
+
+  protected repository(name: string): MemoryRepository {
+    let repo = this.repositories.get(name);
+    if (!repo) {
+      repo = { index: emptyIndex(), blobs: new Map(), uploads: new Map() };
+      this.repositories.set(name, repo);
+    }
+    return repo;
+  }
+
+  protected upload(repository: string, uploadId: string): { chunks: Buffer[]; size: number; startedAt: Date } {
+    const upload = this.repositories.get(repository)?.uploads.get(uploadId);
+    if (!upload) throw new RegistryError('BLOB_UPLOAD_UNKNOWN', 'blob upload unknown to registry');
+    return upload;
+  }
+}
+
+function* chunksOf(bytes: Buffer): Generator<Buffer> {
+  for (let start = 0; start < bytes.length; start += 65536) yield bytes.subarray(start, start + 65536);
+}
