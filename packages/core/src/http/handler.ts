@@ -1,7 +1,7 @@
 import type { Action, Authenticator, Authorizer, Identity } from '../auth.js';
 import { RegistryError } from '../errors.js';
 import type { Registry } from '../registry.js';
-import { registryRoutes, templatePattern, type RouteDefinition } from './routes.js';
+import { registryRoutes, templatePattern, type RouteContext, type RouteDefinition } from './routes.js';
 import type { HandledResponse, RegistryRequest, RequestOutcome } from './types.js';
 
 /** Minimal structured logger (pino's shape), so core does not depend on a logging library. */
@@ -57,7 +57,8 @@ export function createRegistryHandler(options: HandlerOptions): RegistryHandler 
       const params = decodeParams(match.groups);
       if (params.name) outcome.repository = params.name;
 
-      const identity = await authenticate(request, match.route);
+      // Public routes (health probes, documentation) never look at credentials.
+      const identity = match.route.public ? undefined : await authenticate(request, match.route);
       if (identity) outcome.identity = identity;
       const mayAccess = async (repository: string, action: Action): Promise<boolean> =>
         !authorizer || (await authorizer.authorize(identity, repository, action));
@@ -116,7 +117,7 @@ function matchRoute(routes: CompiledRoute[], method: string, path: string): { ro
   throw new RegistryError('NAME_UNKNOWN', 'no such route', { status: 404, detail: { path: path.slice(0, 200) } });
 }
 
-function decodeParams(groups: Record<string, string>): { name?: string; reference?: string; digest?: string; uploadId?: string } {
+function decodeParams(groups: Record<string, string>): RouteContext['params'] {
   const params: Record<string, string> = {};
   for (const [key, value] of Object.entries(groups)) {
     if (value === undefined) continue;

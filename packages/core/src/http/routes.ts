@@ -20,7 +20,7 @@ export interface RouteContext {
   request: RegistryRequest;
   registry: Registry;
   /** Path parameters, percent-decoded where the grammar allows it (references). */
-  params: { name?: string; reference?: string; digest?: string; uploadId?: string };
+  params: { name?: string; reference?: string; digest?: string; uploadId?: string; file?: string };
   outcome: RequestOutcome;
   /** Access check for a second repository (the `from` of a mount, each repository of the catalog). */
   mayAccess(repository: string, action: Action): Promise<boolean>;
@@ -51,8 +51,17 @@ export interface RouteDefinition {
   requestHeaders?: Record<string, string>;
   /** Whether the request has a body, and its media type. */
   requestBody?: { mediaType: string; description: string };
+  /** Documentation: what a success answer carries, when the route is not a registry route core describes itself. */
+  responseBody?: { mediaTypes: readonly string[]; schema?: JsonSchema };
+  /** Documentation: the OpenAPI tag grouping the route (default `distribution`). */
+  tag?: string;
+  /** Served without authentication (health probes, documentation): credentials are not even checked. */
+  public?: boolean;
   handle(ctx: RouteContext): Promise<RegistryResponse>;
 }
+
+/** A JSON Schema object, as embedded in the OpenAPI document. */
+export type JsonSchema = { [keyword: string]: unknown };
 
 const NAME = '(?<name>[a-z0-9]+(?:(?:\\.|_|__|-+)[a-z0-9]+)*(?:/[a-z0-9]+(?:(?:\\.|_|__|-+)[a-z0-9]+)*)*)';
 const SEGMENT = '[^/]+';
@@ -64,7 +73,9 @@ export function templatePattern(template: string): RegExp {
     .replace('{name}', NAME)
     .replace('{reference}', `(?<reference>${SEGMENT})`)
     .replace('{digest}', `(?<digest>${SEGMENT})`)
-    .replace('{uploadId}', `(?<uploadId>${SEGMENT})`);
+    .replace('{uploadId}', `(?<uploadId>${SEGMENT})`)
+    // One path segment of a static asset (`/swagger/{file}`).
+    .replace('{file}', `(?<file>${SEGMENT})`);
   return new RegExp(`^${source}$`);
 }
 
