@@ -40,35 +40,17 @@ export function referencedBlobs(manifest: Buffer): string[] {
 
 type LogRecord = Record<string, unknown>;
 
-function flatten(record: unknown, out: unknown[] = []): unknown[] {
-  if (record && typeof record === 'object') {
-    for (const value of Object.values(record as Record<string, unknown>)) flatten(value, out);
-  } else {
-    out.push(record);
-  }
-  return out;
-}
-
 /**
- * Request log records whose URL contains `urlPart` and whose status is `status`. Field names vary between
- * loggers (url/path/req.url, status/statusCode/res.statusCode), so this looks at every value of each record.
+ * Request log records for a `method` answered with `status` that mention every string in `mentions` (repository,
+ * digest, ...) in any field: the log names fields its own way (path, repository, digest), so this does not rely
+ * on one field layout. A mount shows as a POST to the upload route answered 201 that names the blob's digest.
  */
-export function findRequestRecords(records: LogRecord[], urlPart: string, status: number): LogRecord[] {
+export function findRequestRecords(records: LogRecord[], method: string, status: number, mentions: string[]): LogRecord[] {
   return records.filter((record) => {
-    const values = flatten(record);
-    const hasUrl = values.some((value) => typeof value === 'string' && value.includes(urlPart));
-    const statusValues = ['status', 'statusCode'].flatMap((key) => {
-      const found: unknown[] = [];
-      const visit = (obj: unknown): void => {
-        if (!obj || typeof obj !== 'object') return;
-        for (const [k, v] of Object.entries(obj as Record<string, unknown>)) {
-          if (k === key) found.push(v);
-          visit(v);
-        }
-      };
-      visit(record);
-      return found;
-    });
-    return hasUrl && statusValues.some((value) => Number(value) === status);
+    const statusValue = record.status ?? record.statusCode ?? (record.res as LogRecord | undefined)?.statusCode;
+    const methodValue = record.method ?? (record.req as LogRecord | undefined)?.method;
+    if (Number(statusValue) !== status || methodValue !== method) return false;
+    const text = JSON.stringify(record);
+    return mentions.every((mention) => text.includes(mention));
   });
 }
