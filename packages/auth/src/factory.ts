@@ -1,0 +1,157 @@
+/**
+ * Builds the registry's security from a zot `http` config section: the authenticator (htpasswd,
+ * LDAP, client certificates, or a mix), the authorizer (accessControl, or "any logged-in user"),
+ * and the TLS material for the HTTPS server.
+ */
+import { readFile } from 'node:fs/promises';
+import type { Authenticator, Authorizer, Logger } from '@zotjs/core';
+import { CertificateOrPasswordAuthenticator } from './composite.js';
+import { parseSecurityConfig, type LdapConfig, type SecurityConfig } from './config.js';
+import { CredentialCache } from './credential-cache.js';
+import { FailureLimiter, type FailureLimiterOptions } from './failure-limiter.js';
+import { HtpasswdFile } from './htpasswd/file.js';
+import { LdapVerifier, type LdapTransport } from './ldap/verifier.js';
+import { MtlsAuthenticator } from './mtls.js';
+import { PasswordAuthenticator } from './password-authenticator.js';
+import { AccessControlAuthorizer, AuthenticatedOnlyAuthorizer } from './policy/access-control.js';
+import { TlsMaterial } from './tls.js';
+import type { PasswordVerifier } from './verifier.js';
+
+export interface SecurityOptions {
+  logger?: Logger;
+  /** Tuning of the per-address brute-force protection (failDelay comes from the config). */
+  limiter?: Omit<FailureLimiterOptions, 'failDelaySeconds'>;
+  /** How often the htpasswd file is checked for changes (default 1000 ms). */
+  htpasswdCheckIntervalMs?: number;
+  /** How long a verified htpasswd login is cached (default 5 min; a file change drops it). */
+  htpasswdCacheTtlMs?: number;
+  /** How long a verified LDAP login is cached (default 60 s). */
+  ldapCacheTtlMs?: number;
+}
+
+export interface Security {
+  readonly config: SecurityConfig;
+  readonly authenticator?: Authenticator;
+  readonly authorizer?: Authorizer;
+  /** Present when `http.tls` is configured: serve HTTPS with `tls.serverOptions()`, reload on SIGHUP. */
+  readonly tls?: TlsMaterial;
+  /** Closes LDAP connections and forgets cached logins. */
+  close(): Promise<void>;
+}
+
+export async function createSecurityFromConfig(http: unknown, options: SecurityOptions = {}): Promise<Security> {
+  const config = parseSecurityConfig(http);
+  const { logger } = options;
+  const auth = config.auth;
+  const verifiers: PasswordVerifier[] = [];
+  const close = async (): Promise<void> => {
+    await Promise.all(verifiers.map((v) => v.close?.()));
+  };
+
+  try {
+    if (auth?.htpasswd) {
+      verifiers.push(
+        await HtpasswdFile.open(auth.htpasswd.path, {
+          ...(logger ? { logger } : {}),
+          ...(options.htpasswdCheckIntervalMs !== undefined ? { checkIntervalMs: options.htpasswdCheckIntervalMs } : {}),
+          ...(options.htpasswdCacheTtlMs !== undefined ? { cacheTtlMs: options.htpasswdCacheTtlMs } : {}),
+        }),
+      );
+    }
+    if (auth?.ldap) verifiers.push(await createLdapVerifier(auth.ldap, options));
+  } catch (err) {
+    await close();
+    throw err;
+  }
+
+  const passwordLogin = verifiers.length > 0;
+  const tls = config.tls
+    ? new TlsMaterial(config.tls, { requireClientCertificate: !passwordLogin, ...(logger ? { logger } : {}) })
+    : undefined;
+
+  let authenticator: Authenticator | undefined;
+  if (passwordLogin) {
+    const password = new PasswordAuthenticator({
+      verifiers,
+      realm: config.realm,
+      limiter: new FailureLimiter({ ...options.limiter, failDelaySeconds: auth?.failDelay ?? 0 }),
+      cache: new CredentialCache(),
+      ...(logger ? { logger } : {}),
+    });
+    authenticator = tls?.requestCert ? new CertificateOrPasswordAuthenticator(password) : password;
+    if (!tls) logger?.warn({}, 'password authentication is on without http.tls: credentials travel in clear text');
+  } else if (tls?.requestCert) {
+    authenticator = new MtlsAuthenticator({ realm: config.realm });
+  }
+
+  let authorizer: Authorizer | undefined;
+  if (config.accessControl) authorizer = new AccessControlAuthorizer(config.accessControl);
+  else if (authenticator) authorizer = new AuthenticatedOnlyAuthorizer();
+
+  logger?.info(
+    {
+      tls: tls ? (tls.rejectUnauthorized ? 'mutual (client certificate required)' : tls.requestCert ? 'mutual or password' : 'server only') : 'off',
+      authentication: [...verifiers.map((v) => v.name), ...(tls?.requestCert ? ['mtls'] : [])],
+      accessControl: config.accessControl !== undefined,
+    },
+    'security configured',
+  );
+
+  return {
+    config,
+    ...(authenticator ? { authenticator } : {}),
+    ...(authorizer ? { authorizer } : {}),
+    ...(tls ? { tls } : {}),
+    close,
+  };
+}
+
+async function createLdapVerifier(ldap: LdapConfig, options: SecurityOptions): Promise<LdapVerifier> {
+  let { bindDN, bindPassword } = ldap;
+  if (ldap.credentialsFile) {
+    const credentials = await readLdapCredentials(ldap.credentialsFile);
+    bindDN = credentials.bindDN;
+    bindPassword = credentials.bindPassword;
+  }
+  // zot: `insecure` means no TLS unless `startTLS` upgrades; by default LDAPS. `startTLS` alone
+  // also means StartTLS here (zot would dial LDAPS and ignore it, which never works on port 389).
+  const transport: LdapTransport = ldap.startTLS ? 'starttls' : ldap.insecure ? 'plain' : 'ldaps';
+  return new LdapVerifier({
+    address: ldap.address,
+    ...(ldap.port !== undefined ? { port: ldap.port } : {}),
+    transport,
+    ...(ldap.caCert ? { ca: await readFile(ldap.caCert, 'utf8') } : {}),
+    skipVerify: ldap.skipVerify,
+    baseDN: ldap.baseDN,
+    userAttribute: ldap.userAttribute,
+    ...(ldap.userFilter ? { userFilter: ldap.userFilter } : {}),
+    ...(ldap.userGroupAttribute ? { userGroupAttribute: ldap.userGroupAttribute } : {}),
+    subtreeSearch: ldap.subtreeSearch,
+    ...(bindDN ? { bindDN } : {}),
+    ...(bindPassword !== undefined ? { bindPassword } : {}),
+    timeoutMs: Math.round(ldap.queryTimeout * 1000),
+    ...(options.ldapCacheTtlMs !== undefined ? { cacheTtlMs: options.ldapCacheTtlMs } : {}),
+    ...(options.logger ? { logger: options.logger } : {}),
+  });
+}
+
+/** zot's LDAP credentials file: `{ "bindDN": "...", "bindPassword": "..." }`. */
+async function readLdapCredentials(path: string): Promise<{ bindDN?: string; bindPassword?: string }> {
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(await readFile(path, 'utf8'));
+  } catch (err) {
+    // Never echo the file's content: it holds a password.
+    const why = (err as { code?: string }).code ?? (err instanceof SyntaxError ? 'not valid JSON' : 'unreadable');
+    throw new Error(`cannot read the LDAP credentials file ${path} (${why})`);
+  }
+  const entries = Object.entries(typeof parsed === 'object' && parsed !== null ? parsed : {});
+  const get = (key: string): string | undefined => {
+    const value = entries.find(([k]) => k.toLowerCase() === key.toLowerCase())?.[1];
+    return typeof value === 'string' ? value : undefined;
+  };
+  const bindDN = get('bindDN');
+  const bindPassword = get('bindPassword');
+  if (!bindDN) throw new Error(`the LDAP credentials file ${path} has no bindDN`);
+  return { bindDN, ...(bindPassword !== undefined ? { bindPassword } : {}) };
+}

@@ -1,0 +1,17 @@
+export * from './config.js';
+export { securityConfigSchema, type SchemaNode } from './schema.js';
+export { createSecurityFromConfig, type Security, type SecurityOptions } from './factory.js';
+export { parseBasicAuthorization, type BasicAuthParse, type BasicCredentials } from './basic-auth.js';
+export { classifyHash, verifyPassword, type HashKind, type PasswordHash } from './htpasswd/hashes.js';
+export { HtpasswdFile, parseHtpasswd, type HtpasswdFileOptions, type HtpasswdParseResult } from './htpasswd/file.js';
+export { CredentialCache, type CredentialCacheOptions } from './credential-cache.js';
+export { FailureLimiter, normalizeAddress, type FailureLimiterOptions, type AttemptPermit } from './failure-limiter.js';
+export { PasswordAuthenticator, basicChallenge, type PasswordAuthenticatorOptions } from './password-authenticator.js';
+export { BackendUnavailableError, type PasswordVerifier, type VerifyOutcome } from './verifier.js';
+export { LdapVerifier, type LdapVerifierOptions, type LdapTransport } from './ldap/verifier.js';
+export { escapeFilterValue, userSearchFilter } from './ldap/escape.js';
+export { MtlsAuthenticator, identityFromCertificate, verifiedClientCertificate } from './mtls.js';
+export { CertificateOrPasswordAuthenticator } from './composite.js';
+export { AccessControlAuthorizer, AuthenticatedOnlyAuthorizer } from './policy/access-control.js';
+export { globToRegExp, GlobSyntaxError } from './policy/glob.js';
+export { TlsMaterial, type TlsMaterialOptions, type SecureContextTarget } from './tls.js';
