@@ -65,85 +65,80 @@ export function registryMiddleware(
 
     // Fires when the client goes away before the response is complete, so storage stops work.
     const controller = new AbortController();
-    const onClose = (): void => {
+    const log: LogState = { started, signal: controller.signal };
+    let handled: () => void = () => undefined;
+    const settled = new Promise<void>((resolve) => (handled = resolve));
+    res.once('close', () => {
       if (!res.writableFinished) controller.abort(new Error('client disconnected'));
-    };
-    res.once('close', onClose);
+      // Logged once the response is over and the handler is done (after a disconnect it may still be cleaning up).
+      if (logger) void settled.then(() => writeLog(logger, ctx, log));
+    });
 
-    let inCounter: ByteCounter | undefined;
-    let body: Readable | undefined;
     if (BODY_METHODS.has(ctx.method)) {
       if (bodyAlreadyRead(ctx)) {
         logger?.error({ method: ctx.method, path: ctx.path }, 'request body already consumed: mount registryMiddleware before any body parser');
-        const response = misconfigured(ctx.method);
-        applyResponse(ctx, response, response.body);
-        logWhenDone(ctx, { logger, started, response, inCounter: undefined, outCounter: undefined, signal: controller.signal });
+        log.response = misconfigured(ctx.method);
+        applyResponse(ctx, log.response, log.response.body);
+        handled();
         return;
       }
-      inCounter = new ByteCounter();
-      pipeline(req, inCounter, () => undefined);
-      body = inCounter;
+      const counter = new ByteCounter();
+      pipeline(req, counter, () => undefined);
+      // A body the route did not read (an early error) is drained so the connection stays usable.
+      res.once('finish', () => counter.readableEnded || counter.resume());
+      log.inCounter = counter;
     }
 
-    if (inCounter) {
-      // A body the route did not read (an early error) is drained so the connection stays usable.
-      const counter = inCounter;
-      res.once('finish', () => counter.readableEnded || counter.resume());
+    let response: HandledResponse;
+    try {
+      response = await handler(toRegistryRequest(ctx, log.inCounter, controller.signal));
+    } finally {
+      handled();
     }
-    const response = await handler(toRegistryRequest(ctx, body, controller.signal));
-    let outCounter: ByteCounter | undefined;
-    let outBody = response.body;
-    if (outBody instanceof Readable) {
-      outCounter = new ByteCounter();
-      // Errors end the pipeline and destroy both; Koa destroys outCounter when the response ends.
-      pipeline(outBody, outCounter, () => undefined);
-      outBody = outCounter;
+    log.response = response;
+    let body = response.body;
+    if (body instanceof Readable) {
+      const counter = new ByteCounter();
+      // Errors end the pipeline and destroy both; Koa destroys the counter when the response ends.
+      pipeline(body, counter, () => undefined);
+      log.outCounter = counter;
+      body = counter;
     }
-    applyResponse(ctx, response, outBody);
-    logWhenDone(ctx, { logger, started, response, inCounter, outCounter, signal: controller.signal });
+    applyResponse(ctx, response, body);
   };
 }
 
 interface LogState {
-  logger: Logger | undefined;
   started: bigint;
-  response: HandledResponse;
-  inCounter: ByteCounter | undefined;
-  outCounter: ByteCounter | undefined;
   signal: AbortSignal;
+  response?: HandledResponse;
+  inCounter?: ByteCounter;
+  outCounter?: ByteCounter;
 }
 
 /** One structured line per request, once the response is over. Never headers or the query (secrets). */
-function logWhenDone(ctx: Context, state: LogState): void {
-  const { logger, started, response, inCounter, outCounter, signal } = state;
-  if (!logger) return;
-  const method = ctx.method;
+function writeLog(logger: Logger, ctx: Context, state: LogState): void {
+  const { started, response, inCounter, outCounter, signal } = state;
+  const outcome = response?.outcome ?? {};
+  const fixedBody = response?.body && !(response.body instanceof Readable) ? response.body.byteLength : 0;
   const path = ctx.path;
-  ctx.res.once('close', () => {
-    const { outcome } = response;
-    const bytesOut = outCounter
-      ? outCounter.bytes
-      : response.body && !(response.body instanceof Readable)
-        ? response.body.byteLength
-        : 0;
-    const line: Record<string, unknown> = {
-      method,
-      route: outcome.route ?? null,
-      path: path.length > 512 ? `${path.slice(0, 512)}...` : path,
-      status: ctx.res.statusCode,
-      bytesIn: inCounter?.bytes ?? 0,
-      bytesOut,
-      durationMs: Number((process.hrtime.bigint() - started) / 1000n) / 1000,
-    };
-    if (outcome.operationId) line.operation = outcome.operationId;
-    if (outcome.repository) line.repository = outcome.repository;
-    if (outcome.identity) line.user = outcome.identity.username;
-    if (outcome.digest) line.digest = outcome.digest;
-    if (ctx.ip) line.remoteAddress = ctx.ip;
-    if (signal.aborted) line.aborted = true;
-    if (ctx.res.statusCode >= 500) logger.error(line, 'request');
-    else logger.info(line, 'request');
-  });
+  const line: Record<string, unknown> = {
+    method: ctx.method,
+    route: outcome.route ?? null,
+    path: path.length > 512 ? `${path.slice(0, 512)}...` : path,
+    status: ctx.res.statusCode,
+    bytesIn: inCounter?.bytes ?? 0,
+    bytesOut: outCounter ? outCounter.bytes : ctx.method !== 'HEAD' && ctx.res.writableFinished ? fixedBody : 0,
+    durationMs: Number((process.hrtime.bigint() - started) / 1000n) / 1000,
+  };
+  if (outcome.operationId) line.operation = outcome.operationId;
+  if (outcome.repository) line.repository = outcome.repository;
+  if (outcome.identity) line.user = outcome.identity.username;
+  if (outcome.digest) line.digest = outcome.digest;
+  if (ctx.ip) line.remoteAddress = ctx.ip;
+  if (signal.aborted) line.aborted = true;
+  if (ctx.res.statusCode >= 500 && !signal.aborted) logger.error(line, 'request');
+  else logger.info(line, 'request');
 }
 
 /**

@@ -86,8 +86,8 @@ export function createServer(config: ServerConfig): RegistryServer {
   app.use(registryMiddleware(handler, { handles: () => true, ...(logger ? { logger } : {}) }));
   app.on('error', (err: Error) => {
     // Stream errors after headers were sent (client went away mid-download) end up here.
-    if (isClientGone(err)) return;
-    logger?.error({ err }, 'unhandled error');
+    if (isClientGone(err)) logger?.debug({ err }, 'client connection error');
+    else logger?.error({ err }, 'unhandled error');
   });
 
   const callback = app.callback();
@@ -164,6 +164,8 @@ export async function ensureRootDirectory(rootDirectory: string): Promise<void> 
 
 function isClientGone(err: Error): boolean {
   const code = (err as NodeJS.ErrnoException).code;
+  // HPE_*: node's HTTP parser on a connection the client cut (or garbage it sent).
+  if (code?.startsWith('HPE_')) return true;
   return code === 'ECONNRESET' || code === 'EPIPE' || code === 'ERR_STREAM_PREMATURE_CLOSE' || err.message === 'aborted';
 }
 

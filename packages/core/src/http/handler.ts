@@ -141,8 +141,9 @@ function errorResponse(err: unknown, request: RegistryRequest, logger: Logger | 
       ? err
       : new RegistryError(isUnavailable(err) ? 'UNAVAILABLE' : 'INTERNAL_ERROR', undefined, { cause: err });
   if (!(err instanceof RegistryError)) {
-    // The cause goes to the log, never to the client.
-    logger?.error({ err, method: request.method, path: request.path }, 'request failed');
+    // The cause goes to the log, never to the client. A client that went away is not a server fault.
+    if (request.signal?.aborted) logger?.debug({ err, method: request.method, path: request.path }, 'request aborted by the client');
+    else logger?.error({ err, method: request.method, path: request.path }, 'request failed');
   }
   // The request body may be unread (an early error): drain it so the connection can be reused.
   request.body?.resume();
