@@ -3,7 +3,7 @@ import { pipeline } from 'node:stream';
 import type { Readable } from 'node:stream';
 import { RegistryError } from './errors.js';
 import { createDigester, digestOf, parseDigest, type Digest } from './digest.js';
-import { assertRepositoryName, assertTag, isValidUploadId } from './names.js';
+import { assertRepositoryName, assertTag, isValidTag, isValidUploadId } from './names.js';
 import { parseManifest, referrerArtifactType, type ManifestInfo } from './manifest.js';
 import {
   REF_NAME_ANNOTATION,
@@ -382,7 +382,9 @@ export class Registry {
   private async resolveManifest(repository: string, reference: string): Promise<Descriptor> {
     assertRepositoryName(repository);
     const byDigest = reference.includes(':') ? parseDigest(reference) : undefined;
-    if (!byDigest) assertTag(reference);
+    // A reference that cannot be a tag names no manifest: 404, as the conformance suite expects
+    // (only a push under such a tag is a client error, TAG_INVALID).
+    if (!byDigest && !isValidTag(reference)) throw manifestUnknown(reference);
     const index = await this.storage.readIndex(repository);
     if (!index) throw new RegistryError('NAME_UNKNOWN', 'repository name not known to registry', { detail: { name: repository } });
     const entry = byDigest
