@@ -105,6 +105,11 @@ export class MemoryStorage implements RegistryStorage {
     return this.repositories.get(repository)?.uploads.delete(uploadId) ?? false;
   }
 
+  /** For tests: how many upload sessions the repository has open. */
+  sessionCount(repository: string): number {
+    return this.repositories.get(repository)?.uploads.size ?? 0;
+  }
+
   protected repository(name: string): MemoryRepository {
     let repo = this.repositories.get(name);
     if (!repo) {
