@@ -1,0 +1,66 @@
+/**
+ * Real certificates for tests, made with the openssl command: a CA, a server certificate valid
+ * for 127.0.0.1 and localhost, client certificates (CN = user name), and a second, untrusted CA
+ * with a client certificate of its own (for "signed by the wrong CA" cases).
+ */
+import { mkdir, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { run } from './run.js';
+
+export interface CertificatePair {
+  cert: string;
+  key: string;
+}
+
+export interface TestCertificates {
+  dir: string;
+  ca: CertificatePair;
+  server: CertificatePair;
+  /** Client certificates by CN, signed by `ca`. */
+  clients: Record<string, CertificatePair>;
+  /** A CA nobody trusts, and a client certificate it signed (CN `mallory`). */
+  rogueCa: CertificatePair;
+  rogueClient: CertificatePair;
+}
+
+const KEY_ARGS = ['-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes'];
+
+async function makeCa(dir: string, name: string, cn: string): Promise<CertificatePair> {
+  const pair = { cert: join(dir, `${name}.crt`), key: join(dir, `${name}.key`) };
+  await run('openssl', [
+    'req', '-x509', ...KEY_ARGS, '-keyout', pair.key, '-out', pair.cert, '-days', '3', '-subj', `/CN=${cn}`,
+    '-addext', 'basicConstraints=critical,CA:TRUE', '-addext', 'keyUsage=critical,keyCertSign,cRLSign',
+  ]);
+  return pair;
+}
+
+async function makeLeaf(dir: string, name: string, cn: string, ca: CertificatePair, extensions: string): Promise<CertificatePair> {
+  const pair = { cert: join(dir, `${name}.crt`), key: join(dir, `${name}.key`) };
+  const csr = join(dir, `${name}.csr`);
+  const ext = join(dir, `${name}.ext`);
+  await writeFile(ext, extensions);
+  await run('openssl', ['req', ...KEY_ARGS, '-keyout', pair.key, '-out', csr, '-subj', `/CN=${cn}`]);
+  await run('openssl', [
+    'x509', '-req', '-in', csr, '-CA', ca.cert, '-CAkey', ca.key, '-CAcreateserial', '-out', pair.cert, '-days', '3', '-extfile', ext,
+  ]);
+  return pair;
+}
+
+export async function generateCertificates(dir: string, options: { clients?: readonly string[] } = {}): Promise<TestCertificates> {
+  await mkdir(dir, { recursive: true });
+  const ca = await makeCa(dir, 'ca', 'zot-ts test CA');
+  const server = await makeLeaf(
+    dir,
+    'server',
+    '127.0.0.1',
+    ca,
+    'subjectAltName=IP:127.0.0.1,DNS:localhost\nkeyUsage=critical,digitalSignature,keyEncipherment\nextendedKeyUsage=serverAuth\n',
+  );
+  const clients: Record<string, CertificatePair> = {};
+  for (const cn of options.clients ?? ['alice', 'bob']) {
+    clients[cn] = await makeLeaf(dir, `client-${cn}`, cn, ca, 'keyUsage=critical,digitalSignature\nextendedKeyUsage=clientAuth\n');
+  }
+  const rogueCa = await makeCa(dir, 'rogue-ca', 'rogue CA');
+  const rogueClient = await makeLeaf(dir, 'rogue-client', 'mallory', rogueCa, 'keyUsage=critical,digitalSignature\nextendedKeyUsage=clientAuth\n');
+  return { dir, ca, server, clients, rogueCa, rogueClient };
+}
