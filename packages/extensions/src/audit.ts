@@ -33,17 +33,18 @@ export class AuditLog {
   private readonly destination: DestinationStream & { flushSync?: () => void; end?: () => void };
   private readonly logger: PinoLogger;
   private readonly patterns = new Map<string, RegExp>();
+  private closed = false;
 
   constructor(options: AuditLogOptions) {
     this.destination = pino.destination({ dest: options.file, append: true, sync: false, mkdir: true, mode: 0o600 });
     this.logger = pino(
-      { base: undefined, timestamp: pino.stdTimeFunctions.isoTime, messageKey: 'msg', formatters: { level: () => ({}) } },
+      { base: undefined, timestamp: pino.stdTimeFunctions.isoTime, messageKey: 'msg', formatters: { level: (label) => ({ level: label }) } },
       this.destination,
     );
   }
 
   observe(record: RequestRecord): void {
-    if (!MUTATING_METHODS.has(record.method)) return;
+    if (this.closed || !MUTATING_METHODS.has(record.method)) return;
     this.logger.info(this.entry(record), 'audit');
   }
 
@@ -77,6 +78,8 @@ export class AuditLog {
   }
 
   close(): void {
+    if (this.closed) return;
+    this.closed = true;
     this.flush();
     this.destination.end?.();
   }

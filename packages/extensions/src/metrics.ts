@@ -45,12 +45,12 @@ export class RegistryMetrics {
     });
     this.uploaded = new Counter({
       name: 'zot_uploaded_bytes_total',
-      help: 'Blob and manifest bytes received (pushes)',
+      help: 'Request body bytes received by push operations (uploads and manifest puts)',
       registers,
     });
     this.downloaded = new Counter({
       name: 'zot_downloaded_bytes_total',
-      help: 'Blob and manifest bytes sent (pulls)',
+      help: 'Blob and manifest bytes served (successful pulls)',
       registers,
     });
     const usage = options.usage;
@@ -101,7 +101,7 @@ export class RegistryMetrics {
     this.latency.observe(labels, record.durationMs / 1000);
     const operation = record.outcome.operationId;
     if (operation && UPLOAD_OPERATIONS.has(operation) && record.bytesIn > 0) this.uploaded.inc(record.bytesIn);
-    if (operation && DOWNLOAD_OPERATIONS.has(operation) && record.bytesOut > 0) this.downloaded.inc(record.bytesOut);
+    if (operation && DOWNLOAD_OPERATIONS.has(operation) && record.status < 300 && record.bytesOut > 0) this.downloaded.inc(record.bytesOut);
   }
 
   async render(): Promise<{ contentType: string; body: string }> {
