@@ -7,6 +7,7 @@ import {
   type HandlerOptions,
   type Logger,
   type RegistryHandler,
+  type RequestOutcome,
 } from '@zotjs/core';
 import type { Context, Middleware, Next } from 'koa';
 import { ByteCounter } from './counting.js';
@@ -20,6 +21,23 @@ export interface AdapterOptions {
    * below, plus the templates of `extraRoutes` when the middleware builds the handler itself.
    */
   handles?: (path: string) => boolean;
+  /** Called once per request when the response is over, with the facts of the log line (metrics, audit). */
+  onRequestEnd?: (record: RequestRecord) => void;
+}
+
+/** A finished request: what the request log line says, for metrics and audit. */
+export interface RequestRecord {
+  method: string;
+  /** The raw path (log it truncated; never a metric label: `outcome.route` is the template). */
+  path: string;
+  status: number;
+  bytesIn: number;
+  bytesOut: number;
+  durationMs: number;
+  outcome: RequestOutcome;
+  remoteAddress?: string;
+  /** The client went away before the response was complete. */
+  aborted?: boolean;
 }
 
 /** Everything {@link createRegistryHandler} takes, plus the adapter's own options. */
@@ -45,11 +63,13 @@ export function registryMiddleware(
   let handler: RegistryHandler;
   let handles = adapter.handles;
   let logger = adapter.logger;
+  let onRequestEnd = adapter.onRequestEnd;
   if (typeof handlerOrOptions === 'function') {
     handler = handlerOrOptions;
   } else {
     handler = createRegistryHandler(handlerOrOptions);
     logger = handlerOrOptions.logger;
+    onRequestEnd = handlerOrOptions.onRequestEnd;
     handles = handlerOrOptions.handles;
     if (!handles) {
       const extra = (handlerOrOptions.extraRoutes ?? []).map((r) => templatePattern(r.template));
@@ -71,7 +91,13 @@ export function registryMiddleware(
     res.once('close', () => {
       if (!res.writableFinished) controller.abort(new Error('client disconnected'));
       // Logged once the response is over and the handler is done (after a disconnect it may still be cleaning up).
-      if (logger) void settled.then(() => writeLog(logger, ctx, log));
+      if (logger || onRequestEnd) {
+        void settled.then(() => {
+          const record = summarize(ctx, log);
+          if (logger) writeLog(logger, record);
+          onRequestEnd?.(record);
+        });
+      }
     });
 
     if (BODY_METHODS.has(ctx.method)) {
@@ -116,28 +142,43 @@ interface LogState {
   outCounter?: ByteCounter;
 }
 
-/** One structured line per request, once the response is over. Never headers or the query (secrets). */
-function writeLog(logger: Logger, ctx: Context, state: LogState): void {
+/** The facts of a finished request. */
+function summarize(ctx: Context, state: LogState): RequestRecord {
   const { started, response, inCounter, outCounter, signal } = state;
-  const outcome = response?.outcome ?? {};
   const fixedBody = response?.body && !(response.body instanceof Readable) ? response.body.byteLength : 0;
-  const path = ctx.path;
-  const line: Record<string, unknown> = {
+  const record: RequestRecord = {
     method: ctx.method,
-    route: outcome.route ?? null,
-    path: path.length > 512 ? `${path.slice(0, 512)}...` : path,
+    path: ctx.path,
     status: ctx.res.statusCode,
     bytesIn: inCounter?.bytes ?? 0,
     bytesOut: outCounter ? outCounter.bytes : ctx.method !== 'HEAD' && ctx.res.writableFinished ? fixedBody : 0,
     durationMs: Number((process.hrtime.bigint() - started) / 1000n) / 1000,
+    outcome: response?.outcome ?? {},
+  };
+  if (ctx.ip) record.remoteAddress = ctx.ip;
+  if (signal.aborted) record.aborted = true;
+  return record;
+}
+
+/** One structured line per request, once the response is over. Never headers or the query (secrets). */
+function writeLog(logger: Logger, record: RequestRecord): void {
+  const { outcome, path } = record;
+  const line: Record<string, unknown> = {
+    method: record.method,
+    route: outcome.route ?? null,
+    path: path.length > 512 ? `${path.slice(0, 512)}...` : path,
+    status: record.status,
+    bytesIn: record.bytesIn,
+    bytesOut: record.bytesOut,
+    durationMs: record.durationMs,
   };
   if (outcome.operationId) line.operation = outcome.operationId;
   if (outcome.repository) line.repository = outcome.repository;
   if (outcome.identity) line.user = outcome.identity.username;
   if (outcome.digest) line.digest = outcome.digest;
-  if (ctx.ip) line.remoteAddress = ctx.ip;
-  if (signal.aborted) line.aborted = true;
-  if (ctx.res.statusCode >= 500 && !signal.aborted) logger.error(line, 'request');
+  if (record.remoteAddress) line.remoteAddress = record.remoteAddress;
+  if (record.aborted) line.aborted = true;
+  if (record.status >= 500 && !record.aborted) logger.error(line, 'request');
   else logger.info(line, 'request');
 }
 

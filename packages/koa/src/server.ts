@@ -15,7 +15,7 @@ import {
 import { OciLayoutStorage } from '@zotjs/storage-oci-layout';
 import Koa from 'koa';
 import { pino } from 'pino';
-import { registryMiddleware, isRegistryPath } from './middleware.js';
+import { registryMiddleware, isRegistryPath, type RequestRecord } from './middleware.js';
 
 export interface ServerConfig {
   /** Where the OCI layouts live (ignored when `storage` is given). */
@@ -32,6 +32,8 @@ export interface ServerConfig {
   authorizer?: Authorizer;
   /** Extra routes (health, metrics...) answered by the same handler. */
   extraRoutes?: readonly RouteDefinition[];
+  /** Called once per request when the response is over (metrics, audit log). */
+  onRequestEnd?: (record: RequestRecord) => void;
   /** Default: pino at info level to stdout. `false`: no logs at all. */
   logger?: Logger | false;
   deleteEnabled?: boolean;
@@ -83,7 +85,13 @@ export function createServer(config: ServerConfig): RegistryServer {
   });
   const app = new Koa();
   // The core answers every path (unknown ones with the spec's 404 JSON), so nothing falls through to Koa's text 404.
-  app.use(registryMiddleware(handler, { handles: () => true, ...(logger ? { logger } : {}) }));
+  app.use(
+    registryMiddleware(handler, {
+      handles: () => true,
+      ...(logger ? { logger } : {}),
+      ...(config.onRequestEnd ? { onRequestEnd: config.onRequestEnd } : {}),
+    }),
+  );
   app.on('error', (err: Error) => {
     // Stream errors after headers were sent (client went away mid-download) end up here.
     if (isClientGone(err)) logger?.debug({ err }, 'client connection error');
