@@ -6,6 +6,7 @@
  */
 import type { Action } from '@zotjs/core';
 import { globToRegExp } from './policy/glob.js';
+import { GROUP_SCHEMA, POLICY_SCHEMA, REPOSITORY_POLICY_SCHEMA, securityConfigSchema, type SchemaNode } from './schema.js';
 
 export interface TlsConfig {
   cert: string;
@@ -79,10 +80,15 @@ export const ACTIONS: readonly Action[] = ['read', 'create', 'update', 'delete']
 export const DEFAULT_REALM = 'Authorization Required';
 export const DEFAULT_LDAP_QUERY_TIMEOUT = 5;
 
-/** A config problem, with the dotted path of the offending key. */
+/** A problem in the config: the dotted path of the offending key and what is wrong. */
+export interface ConfigProblem {
+  path: string;
+  message: string;
+}
+
 export class SecurityConfigError extends Error {
-  constructor(readonly problems: readonly string[]) {
-    super(`invalid security configuration: ${problems.join('; ')}`);
+  constructor(readonly problems: readonly ConfigProblem[]) {
+    super(`invalid security configuration: ${problems.map((p) => `${p.path}: ${p.message}`).join('; ')}`);
     this.name = 'SecurityConfigError';
   }
 }
@@ -100,18 +106,30 @@ function pick(obj: Obj, key: string): unknown {
 }
 
 class Reader {
-  readonly problems: string[] = [];
+  readonly problems: ConfigProblem[] = [];
+
+  add(path: string, message: string): void {
+    this.problems.push({ path, message });
+  }
+
+  /** Reports keys the schema does not know (matched case-insensitively, like the values). */
+  knownKeys(obj: Obj, path: string, node: SchemaNode | undefined): void {
+    const known = Object.keys(node?.properties ?? {}).map((k) => k.toLowerCase());
+    for (const key of Object.keys(obj)) {
+      if (!known.includes(key.toLowerCase())) this.add(`${path}.${key}`, 'unknown key (not supported by zot-ts)');
+    }
+  }
 
   string(obj: Obj, key: string, path: string, required: true): string;
   string(obj: Obj, key: string, path: string, required?: false): string | undefined;
   string(obj: Obj, key: string, path: string, required = false): string | undefined {
     const value = pick(obj, key);
     if (value === undefined || value === null || value === '') {
-      if (required) this.problems.push(`${path}.${key} is required`);
+      if (required) this.add(`${path}.${key}`, `is required`);
       return undefined;
     }
     if (typeof value !== 'string') {
-      this.problems.push(`${path}.${key} must be a string`);
+      this.add(`${path}.${key}`, `must be a string`);
       return undefined;
     }
     return value;
@@ -121,7 +139,7 @@ class Reader {
     const value = pick(obj, key);
     if (value === undefined || value === null) return false;
     if (typeof value !== 'boolean') {
-      this.problems.push(`${path}.${key} must be true or false`);
+      this.add(`${path}.${key}`, `must be true or false`);
       return false;
     }
     return value;
@@ -133,7 +151,7 @@ class Reader {
     if (value === undefined || value === null || value === '') return fallback;
     const parsed = typeof value === 'number' ? value : typeof value === 'string' ? parseDuration(value) : NaN;
     if (!Number.isFinite(parsed) || parsed < 0) {
-      this.problems.push(`${path}.${key} must be a non-negative number of seconds`);
+      this.add(`${path}.${key}`, `must be a non-negative number of seconds`);
       return fallback;
     }
     return parsed;
@@ -144,7 +162,7 @@ class Reader {
     if (value === undefined || value === null || value === '') return undefined;
     const port = typeof value === 'string' ? Number(value) : value;
     if (typeof port !== 'number' || !Number.isInteger(port) || port < 1 || port > 65535) {
-      this.problems.push(`${path}.${key} must be a port number (1-65535)`);
+      this.add(`${path}.${key}`, `must be a port number (1-65535)`);
       return undefined;
     }
     return port;
@@ -154,7 +172,7 @@ class Reader {
     const value = pick(obj, key);
     if (value === undefined || value === null) return [];
     if (!Array.isArray(value) || value.some((v) => typeof v !== 'string')) {
-      this.problems.push(`${path}.${key} must be a list of strings`);
+      this.add(`${path}.${key}`, `must be a list of strings`);
       return [];
     }
     return value as string[];
@@ -166,7 +184,7 @@ class Reader {
     for (const entry of list) {
       const action = entry.toLowerCase();
       if ((ACTIONS as readonly string[]).includes(action)) actions.push(action as Action);
-      else this.problems.push(`${path}.${key}: unknown action "${entry}" (expected one of ${ACTIONS.join(', ')})`);
+      else this.add(`${path}.${key}`, `unknown action "${entry}" (expected one of ${ACTIONS.join(', ')})`);
     }
     return actions;
   }
@@ -175,7 +193,7 @@ class Reader {
     const value = pick(obj, key);
     if (value === undefined || value === null) return undefined;
     if (!isObject(value)) {
-      this.problems.push(`${path}.${key} must be an object`);
+      this.add(`${path}.${key}`, `must be an object`);
       return undefined;
     }
     return value;
@@ -211,24 +229,26 @@ export function parseSecurityConfig(http: unknown): SecurityConfig {
 }
 
 /** The problems in a zot `http` section's security keys (empty when it is valid). */
-export function validateSecurityConfig(http: unknown): string[] {
+export function validateSecurityConfig(http: unknown): ConfigProblem[] {
   return readSecurityConfig(http).problems;
 }
 
-function readSecurityConfig(http: unknown): { config: SecurityConfig; problems: string[] } {
+function readSecurityConfig(http: unknown): { config: SecurityConfig; problems: ConfigProblem[] } {
   const r = new Reader();
   const config: SecurityConfig = { realm: DEFAULT_REALM };
   if (http === undefined || http === null) return { config, problems: [] };
-  if (!isObject(http)) return { config, problems: ['http must be an object'] };
+  if (!isObject(http)) return { config, problems: [{ path: 'http', message: 'must be an object' }] };
+  const schema = securityConfigSchema.properties;
 
   const realm = r.string(http, 'realm', 'http');
   if (realm !== undefined) {
-    if (/["\\\r\n]/.test(realm)) r.problems.push('http.realm must not contain quotes, backslashes or line breaks');
+    if (/["\\\r\n]/.test(realm)) r.add('http.realm', 'must not contain quotes, backslashes or line breaks');
     else config.realm = realm;
   }
 
   const tls = r.object(http, 'tls', 'http');
   if (tls) {
+    r.knownKeys(tls, 'http.tls', schema.tls);
     const cert = r.string(tls, 'cert', 'http.tls', true);
     const key = r.string(tls, 'key', 'http.tls', true);
     const cacert = r.string(tls, 'cacert', 'http.tls');
@@ -241,26 +261,35 @@ function readSecurityConfig(http: unknown): { config: SecurityConfig; problems: 
   const accessControl = r.object(http, 'accessControl', 'http');
   if (accessControl) config.accessControl = readAccessControl(r, accessControl);
 
-  if (config.auth?.mtls && !config.tls?.cacert) r.problems.push('http.auth.mtls needs http.tls.cacert (the CA that signs client certificates)');
+  if (config.auth?.mtls && !config.tls?.cacert) {
+    r.add('http.auth.mtls', 'needs http.tls.cacert (the CA that signs client certificates)');
+  }
   return { config, problems: r.problems };
 }
 
 function readAuth(r: Reader, auth: Obj): AuthConfig {
+  const schema = securityConfigSchema.properties.auth;
+  r.knownKeys(auth, 'http.auth', schema);
   const result: AuthConfig = { failDelay: r.seconds(auth, 'failDelay', 'http.auth', 0) };
   const htpasswd = r.object(auth, 'htpasswd', 'http.auth');
   if (htpasswd) {
+    r.knownKeys(htpasswd, 'http.auth.htpasswd', schema?.properties?.htpasswd);
     // zot treats an empty path as "htpasswd off".
     const path = r.string(htpasswd, 'path', 'http.auth.htpasswd');
     if (path) result.htpasswd = { path };
   }
   const ldap = r.object(auth, 'ldap', 'http.auth');
-  if (ldap) result.ldap = readLdap(r, ldap);
+  if (ldap) {
+    r.knownKeys(ldap, 'http.auth.ldap', schema?.properties?.ldap);
+    result.ldap = readLdap(r, ldap);
+  }
   const mtls = r.object(auth, 'mtls', 'http.auth');
   if (mtls) {
+    r.knownKeys(mtls, 'http.auth.mtls', schema?.properties?.mtls);
     const identityAttributes = r.strings(mtls, 'identityAttributes', 'http.auth.mtls');
     for (const attribute of identityAttributes) {
       if (attribute.toLowerCase() !== 'commonname') {
-        r.problems.push(`http.auth.mtls.identityAttributes: "${attribute}" is not supported (only CommonName)`);
+        r.add('http.auth.mtls.identityAttributes', `"${attribute}" is not supported (only CommonName)`);
       }
     }
     result.mtls = { identityAttributes: identityAttributes.length ? identityAttributes : ['CommonName'] };
@@ -289,16 +318,16 @@ function readLdap(r: Reader, ldap: Obj): LdapConfig {
     const value = r.string(ldap, key, path);
     if (value !== undefined) config[key] = value;
   }
-  if (!ATTRIBUTE_NAME.test(config.userAttribute)) r.problems.push(`${path}.userAttribute is not an attribute name`);
+  if (!ATTRIBUTE_NAME.test(config.userAttribute)) r.add(`${path}.userAttribute`, 'is not an attribute name');
   if (config.userGroupAttribute !== undefined && !ATTRIBUTE_NAME.test(config.userGroupAttribute)) {
-    r.problems.push(`${path}.userGroupAttribute is not an attribute name`);
+    r.add(`${path}.userGroupAttribute`, 'is not an attribute name');
   }
   if (config.userFilter !== undefined && !/^\(.*\)$/s.test(config.userFilter.trim())) {
-    r.problems.push(`${path}.userFilter must be a parenthesised LDAP filter, e.g. (objectClass=person)`);
+    r.add(`${path}.userFilter`, 'must be a parenthesised LDAP filter, e.g. (objectClass=person)');
   }
-  if (config.queryTimeout === 0) r.problems.push(`${path}.queryTimeout must be more than 0`);
+  if (config.queryTimeout === 0) r.add(`${path}.queryTimeout`, 'must be more than 0');
   if (config.bindPassword !== undefined && config.bindDN === undefined && config.credentialsFile === undefined) {
-    r.problems.push(`${path}.bindPassword is set without bindDN`);
+    r.add(`${path}.bindPassword`, 'is set without bindDN');
   }
   return config;
 }
@@ -307,6 +336,7 @@ const ACCESS_CONTROL_RESERVED = new Set(['repositories', 'adminpolicy', 'groups'
 
 function readAccessControl(r: Reader, accessControl: Obj): AccessControlConfig {
   const path = 'http.accessControl';
+  const schema = securityConfigSchema.properties.accessControl;
   const result: AccessControlConfig = {
     repositories: {},
     adminPolicy: { users: [], groups: [], actions: [] },
@@ -317,21 +347,23 @@ function readAccessControl(r: Reader, accessControl: Obj): AccessControlConfig {
   const source: Obj =
     repositories ?? Object.fromEntries(Object.entries(accessControl).filter(([k]) => !ACCESS_CONTROL_RESERVED.has(k.toLowerCase())));
   const sourcePath = repositories ? `${path}.repositories` : path;
+  if (repositories) r.knownKeys(accessControl, path, schema);
   for (const [pattern, value] of Object.entries(source)) {
     const at = `${sourcePath}["${pattern}"]`;
     try {
       globToRegExp(pattern);
     } catch (err) {
-      r.problems.push(`${at}: ${(err as Error).message}`);
+      r.add(at, (err as Error).message);
     }
     if (!isObject(value)) {
-      r.problems.push(`${at} must be an object`);
+      r.add(at, 'must be an object with policies, defaultPolicy or anonymousPolicy');
       continue;
     }
+    r.knownKeys(value, at, REPOSITORY_POLICY_SCHEMA);
     const policies = pick(value, 'policies');
     const list: PolicyConfig[] = [];
     if (policies !== undefined && policies !== null) {
-      if (!Array.isArray(policies)) r.problems.push(`${at}.policies must be a list`);
+      if (!Array.isArray(policies)) r.add(`${at}.policies`, 'must be a list');
       else policies.forEach((policy, i) => list.push(readPolicy(r, policy, `${at}.policies[${i}]`)));
     }
     result.repositories[pattern] = {
@@ -344,20 +376,23 @@ function readAccessControl(r: Reader, accessControl: Obj): AccessControlConfig {
   if (admin !== undefined && admin !== null) result.adminPolicy = readPolicy(r, admin, `${path}.adminPolicy`);
   const groups = r.object(accessControl, 'groups', path);
   for (const [name, group] of Object.entries(groups ?? {})) {
+    const at = `${path}.groups["${name}"]`;
     if (!isObject(group)) {
-      r.problems.push(`${path}.groups["${name}"] must be an object with users`);
+      r.add(at, 'must be an object with users');
       continue;
     }
-    result.groups[name] = { users: r.strings(group, 'users', `${path}.groups["${name}"]`) };
+    r.knownKeys(group, at, GROUP_SCHEMA);
+    result.groups[name] = { users: r.strings(group, 'users', at) };
   }
   return result;
 }
 
 function readPolicy(r: Reader, policy: unknown, at: string): PolicyConfig {
   if (!isObject(policy)) {
-    r.problems.push(`${at} must be an object`);
+    r.add(at, 'must be an object with users, groups and actions');
     return { users: [], groups: [], actions: [] };
   }
+  r.knownKeys(policy, at, POLICY_SCHEMA);
   return {
     users: r.strings(policy, 'users', at),
     groups: r.strings(policy, 'groups', at),

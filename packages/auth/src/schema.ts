@@ -23,7 +23,7 @@ const actions: SchemaNode = {
   description: 'Actions: read (pull), create (push new content), update (move an existing tag), delete.',
 };
 
-const policy: SchemaNode = {
+export const POLICY_SCHEMA: SchemaNode = {
   type: 'object',
   properties: {
     users: { type: 'array', items: { type: 'string' }, description: 'User names (htpasswd/LDAP user, or client certificate CN).' },
@@ -33,13 +33,19 @@ const policy: SchemaNode = {
   additionalProperties: false,
 };
 
-const repositoryPolicy: SchemaNode = {
+export const REPOSITORY_POLICY_SCHEMA: SchemaNode = {
   type: 'object',
   properties: {
-    policies: { type: 'array', items: policy, description: 'Per-user and per-group grants.' },
+    policies: { type: 'array', items: POLICY_SCHEMA, description: 'Per-user and per-group grants.' },
     defaultPolicy: { ...actions, description: 'Actions any authenticated user gets on matching repositories.' },
     anonymousPolicy: { ...actions, description: 'Actions callers without credentials get on matching repositories.' },
   },
+  additionalProperties: false,
+};
+
+export const GROUP_SCHEMA: SchemaNode = {
+  type: 'object',
+  properties: { users: { type: 'array', items: { type: 'string' }, description: 'Members of the group.' } },
   additionalProperties: false,
 };
 
@@ -115,17 +121,22 @@ export const securityConfigSchema: { properties: Record<string, SchemaNode> } = 
         repositories: {
           type: 'object',
           description: 'Repository glob (**, team/*, {a,b}) -> policies; the longest matching glob applies.',
-          additionalProperties: repositoryPolicy,
+          additionalProperties: REPOSITORY_POLICY_SCHEMA,
         },
-        adminPolicy: { ...policy, description: 'Users and groups granted these actions on every repository.' },
+        adminPolicy: { ...POLICY_SCHEMA, description: 'Users and groups granted these actions on every repository.' },
         groups: {
           type: 'object',
           description: 'Group name -> {"users": [...]}, for backends without groups (htpasswd, mTLS).',
-          additionalProperties: { type: 'object', properties: { users: { type: 'array', items: { type: 'string' } } } },
+          additionalProperties: GROUP_SCHEMA,
+        },
+        metrics: {
+          type: 'object',
+          description: "zot's metrics access list; accepted for compatibility (metrics routes follow the authorizer).",
+          properties: { users: { type: 'array', items: { type: 'string' } } },
         },
       },
       // Older zot configs put repository globs directly under accessControl.
-      additionalProperties: repositoryPolicy,
+      additionalProperties: REPOSITORY_POLICY_SCHEMA,
     },
   },
 };

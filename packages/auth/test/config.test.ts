@@ -83,10 +83,10 @@ test('every problem is reported at once, with its key path', () => {
   });
   const expected = [
     'http.realm',
-    'http.tls.key is required',
+    'http.tls.key: is required',
     'http.auth.failDelay',
-    'http.auth.ldap.address is required',
-    'http.auth.ldap.baseDN is required',
+    'http.auth.ldap.address: is required',
+    'http.auth.ldap.baseDN: is required',
     'http.auth.ldap.port',
     'http.auth.ldap.userAttribute',
     'http.auth.ldap.queryTimeout',
@@ -94,11 +94,12 @@ test('every problem is reported at once, with its key path', () => {
     'DNSName',
     'team/[abc',
     'unknown action "push"',
-    'http.accessControl.repositories["x"] must be an object',
-    'http.accessControl.adminPolicy.users must be a list',
-    'http.auth.mtls needs http.tls.cacert',
+    'http.accessControl.repositories["x"]: must be an object',
+    'http.accessControl.adminPolicy.users: must be a list',
+    'http.auth.mtls: needs http.tls.cacert',
   ];
-  for (const fragment of expected) assert.ok(problems.some((p) => p.includes(fragment)), `missing "${fragment}" in:\n${problems.join('\n')}`);
+  const lines = problems.map((p) => `${p.path}: ${p.message}`);
+  for (const fragment of expected) assert.ok(lines.some((l) => l.includes(fragment)), `missing "${fragment}" in:\n${lines.join('\n')}`);
   assert.throws(() => parseSecurityConfig({ tls: {} }), SecurityConfigError);
 });
 
@@ -114,4 +115,28 @@ test('durations: numbers, numeric strings and Go durations', () => {
   assert.ok(Number.isNaN(parseDuration('soon')));
   assert.ok(Number.isNaN(parseDuration('')));
   assert.equal(parseSecurityConfig({ auth: { ldap: { address: 'h', baseDN: 'b', queryTimeout: '2s' } } }).auth?.ldap?.queryTimeout, 2);
+});
+
+test('unknown keys are reported (zot features zot-ts does not have are refused, not ignored)', () => {
+  const problems = validateSecurityConfig({
+    tls: { cert: 'c', key: 'k', certfile: 'x' },
+    auth: { htpasswd: { path: 'p' }, bearer: { realm: 'r' }, apikey: true, ldap: { address: 'a', baseDN: 'b', bindPasswd: 'x' } },
+    accessControl: { repositories: { '**': { policies: [{ user: ['a'] }], defaultpolicy: ['read'] } }, extra: {} },
+  }).map((p) => p.path);
+  assert.deepEqual(problems.sort(), [
+    'http.accessControl.extra',
+    'http.accessControl.repositories["**"].policies[0].user',
+    'http.auth.apikey',
+    'http.auth.bearer',
+    'http.auth.ldap.bindPasswd',
+    'http.tls.certfile',
+  ]);
+});
+
+test('the older accessControl layout (globs at the top) takes any key as a glob, besides adminPolicy, groups and metrics', () => {
+  const config = parseSecurityConfig({
+    accessControl: { '**': { defaultPolicy: ['read'] }, adminPolicy: { users: ['root'], actions: ['delete'] }, metrics: { users: ['prom'] } },
+  });
+  assert.deepEqual(Object.keys(config.accessControl!.repositories), ['**']);
+  assert.deepEqual(config.accessControl!.adminPolicy.users, ['root']);
 });
