@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import type { Action, AuthRequest, AuthResult, Authenticator, Authorizer, Identity, Logger } from '../src/index.js';
+import { MediaTypes, type Action, type AuthRequest, type AuthResult, type Authenticator, type Authorizer, type Identity, type Logger } from '../src/index.js';
 import { MemoryStorage } from './support/memory-storage.js';
 import { Client, assertError, digestOf, json, testRegistry } from './support/http.js';
 import { Registry, createRegistryHandler, type RegistryStorage } from '../src/index.js';
@@ -113,6 +113,7 @@ describe('HTTP: base route and routing', () => {
 const USERS: Record<string, { password: string; groups: string[] }> = {
   alice: { password: 'alice-pw', groups: ['dev'] },
   bob: { password: 'bob-pw', groups: [] },
+  carol: { password: 'carol-pw', groups: [] },
 };
 
 class FakeBasicAuthenticator implements Authenticator {
@@ -212,5 +213,45 @@ describe('HTTP: authentication and authorization', () => {
     assertError(await client.head(`/v2/bob/app/blobs/${digest}`, { headers: bob }), 404, 'BLOB_UNKNOWN');
     const allowed = await client.send('POST', `/v2/bob/app/blobs/uploads/?mount=${digest}&from=secret/app`, { headers: alice });
     assert.equal(allowed.status, 201);
+  });
+
+  it('pushing over an existing tag needs update (except latest); new tags and digests need create', async () => {
+    const actions: Action[] = [];
+    // carol may read and create in ci/*, but not update; alice may do everything.
+    const policy: Authorizer = {
+      authorize(identity, _repository, action) {
+        actions.push(action);
+        return identity?.username === 'alice' || action === 'read' || action === 'create';
+      },
+    };
+    const { client } = testRegistry({ authenticator: new FakeBasicAuthenticator(), authorizer: policy });
+    const carol = basic('carol', 'carol-pw');
+    const push = (tag: string, manifest: Buffer, headers: Record<string, string>) =>
+      client.send('PUT', `/v2/ci/app/manifests/${tag}`, { body: manifest, headers: { ...headers, 'content-type': MediaTypes.ociManifest } });
+
+    const config = '{}';
+    assert.equal((await client.send('POST', `/v2/ci/app/blobs/uploads/?digest=${digestOf(config)}`, { body: config, headers: carol })).status, 201);
+    const manifest = (n: number): Buffer =>
+      Buffer.from(JSON.stringify({ schemaVersion: 2, mediaType: MediaTypes.ociManifest, config: { mediaType: MediaTypes.ociEmpty, digest: digestOf(config), size: 2 }, layers: [], annotations: { n: String(n) } }));
+
+    const created = await push('v1', manifest(1), carol);
+    assert.equal(created.status, 201);
+    assert.equal(created.outcome.action, 'create');
+    const overwrite = await push('v1', manifest(2), carol);
+    assertError(overwrite, 403, 'DENIED');
+    assert.equal(overwrite.outcome.action, 'update');
+    assert.equal(json<{ tags: string[] }>(await client.get('/v2/ci/app/tags/list', { headers: carol })).tags.length, 1);
+    assert.equal((await client.get('/v2/ci/app/manifests/v1', { headers: carol })).body.toString(), manifest(1).toString(), 'v1 unchanged');
+
+    assert.equal((await push('latest', manifest(3), carol)).status, 201);
+    assert.equal((await push('latest', manifest(4), carol)).status, 201, 'latest moves with create alone');
+    const byDigest = await push(digestOf(manifest(5)), manifest(5), carol);
+    assert.equal(byDigest.status, 201);
+    assert.equal(byDigest.outcome.action, 'create');
+
+    const alice = await push('v1', manifest(6), basic('alice', 'alice-pw'));
+    assert.equal(alice.status, 201);
+    assert.equal(alice.outcome.action, 'update');
+    assert.ok(actions.includes('update'));
   });
 });

@@ -63,8 +63,9 @@ export function createRegistryHandler(options: HandlerOptions): RegistryHandler 
       const mayAccess = async (repository: string, action: Action): Promise<boolean> =>
         !authorizer || (await authorizer.authorize(identity, repository, action));
       if (match.route.action !== 'none' && params.name) {
-        outcome.action = match.route.action;
-        if (!(await mayAccess(params.name, match.route.action))) throw denied(identity);
+        const action = match.route.resolveAction ? await match.route.resolveAction({ registry, params }) : match.route.action;
+        outcome.action = action;
+        if (!(await mayAccess(params.name, action))) throw denied(identity);
       }
 
       const response = await match.route.handle({ request, registry, params, outcome, mayAccess, maxPageSize });

@@ -43,6 +43,11 @@ export interface RouteDefinition {
   specId?: string;
   /** What access-control action the route needs on `{name}`; `none` for the base and catalog routes. */
   action: Action | 'none';
+  /**
+   * The action this request really needs, when it depends on the registry's state; `action`
+   * otherwise. Pushing over an existing tag needs `update` rather than `create`, as in zot.
+   */
+  resolveAction?(ctx: Pick<RouteContext, 'registry' | 'params'>): Promise<Action>;
   /** Success and failure statuses the route answers with (documented in OpenAPI). */
   responses: Record<number, string>;
   /** Query parameters the route reads. */
@@ -246,6 +251,19 @@ export const registryRoutes: readonly RouteDefinition[] = [
     summary: 'Push a manifest under a tag or its digest',
     specId: 'end-7',
     action: 'create',
+    async resolveAction({ registry, params }) {
+      const reference = params.reference!;
+      // zot's rule: overwriting an existing tag is an update, except `latest`, which moves all the
+      // time; digests are immutable, so pushing one only ever creates.
+      if (reference.includes(':') || reference === 'latest') return 'create';
+      try {
+        await registry.statManifest(params.name!, reference);
+        return 'update';
+      } catch (err) {
+        if (err instanceof RegistryError) return 'create'; // no such tag or repository (yet)
+        throw err;
+      }
+    },
     responses: {
       201: 'stored',
       400: 'invalid manifest, name, tag or digest',
