@@ -1,0 +1,146 @@
+// A minimal distribution-spec client for the benchmark: blob uploads streamed from a file
+// (monolithic POST + PUT ?digest=, or PATCH chunks), blob pulls whose bytes are counted and dropped,
+// manifest pushes. Keep-alive connections; no `Expect: 100-continue`.
+import { createReadStream } from 'node:fs';
+import http from 'node:http';
+import https from 'node:https';
+import { pipeline } from 'node:stream/promises';
+
+const READ_BUFFER = 1024 * 1024;
+
+export class HttpStatusError extends Error {
+  constructor(method, url, status, body) {
+    super(`${method} ${url} -> ${status}${body ? `: ${body.slice(0, 300)}` : ''}`);
+    this.status = status;
+  }
+}
+
+export class RegistryClient {
+  /** @param {{ baseUrl: string, ca?: string, authorization?: string }} options */
+  constructor({ baseUrl, ca, authorization }) {
+    this.base = new URL(baseUrl);
+    this.secure = this.base.protocol === 'https:';
+    const Agent = this.secure ? https.Agent : http.Agent;
+    this.agent = new Agent({ keepAlive: true, maxSockets: 32, ...(ca ? { ca } : {}) });
+    this.authorization = authorization;
+  }
+
+  close() {
+    this.agent.destroy();
+  }
+
+  /**
+   * One request. `body` is a Buffer or a readable stream (then `headers` must carry Content-Length).
+   * Resolves { status, headers, body (Buffer, unless discardBody), bytes }.
+   */
+  request(method, target, { headers = {}, body, discardBody = false, expect } = {}) {
+    const url = new URL(target, this.base);
+    const allHeaders = { ...headers };
+    if (this.authorization) allHeaders.authorization = this.authorization;
+    if (Buffer.isBuffer(body)) allHeaders['content-length'] = String(body.length);
+    else if (!body && (method === 'PUT' || method === 'POST' || method === 'PATCH')) allHeaders['content-length'] = '0';
+    const mod = this.secure ? https : http;
+    return new Promise((resolve, reject) => {
+      const req = mod.request(url, { method, headers: allHeaders, agent: this.agent }, (res) => {
+        const chunks = [];
+        let bytes = 0;
+        res.on('data', (chunk) => {
+          bytes += chunk.length;
+          if (!discardBody) chunks.push(chunk);
+        });
+        res.once('error', reject);
+        res.once('end', () => {
+          const result = { status: res.statusCode, headers: res.headers, body: Buffer.concat(chunks), bytes };
+          if (expect !== undefined && ![expect].flat().includes(res.statusCode)) {
+            reject(new HttpStatusError(method, url.pathname, res.statusCode, result.body.toString()));
+          } else resolve(result);
+        });
+      });
+      req.once('error', reject);
+      if (body && typeof body.pipe === 'function') {
+        pipeline(body, req).catch(reject);
+      } else {
+        req.end(body);
+      }
+    });
+  }
+
+  async startUpload(repo) {
+    const res = await this.request('POST', `/v2/${repo}/blobs/uploads/`, { expect: 202 });
+    return locationOf(res, this.base);
+  }
+
+  /** POST, then one PUT ?digest= whose body streams from `file`. */
+  async pushMonolithic(repo, { file, size, digest }) {
+    const location = await this.startUpload(repo);
+    await this.request('PUT', withDigest(location, digest), {
+      headers: { 'content-type': 'application/octet-stream', 'content-length': String(size) },
+      body: createReadStream(file, { highWaterMark: READ_BUFFER }),
+      expect: 201,
+    });
+  }
+
+  /** POST, PATCH chunks of `chunk` bytes (each streamed from its range of `file`), then PUT ?digest=. */
+  async pushChunked(repo, { file, size, digest, chunk }) {
+    let location = await this.startUpload(repo);
+    for (let start = 0; start < size; start += chunk) {
+      const end = Math.min(start + chunk, size) - 1; // inclusive, as Content-Range is
+      const res = await this.request('PATCH', location, {
+        headers: {
+          'content-type': 'application/octet-stream',
+          'content-length': String(end - start + 1),
+          'content-range': `${start}-${end}`,
+        },
+        body: createReadStream(file, { start, end, highWaterMark: READ_BUFFER }),
+        expect: 202,
+      });
+      location = locationOf(res, this.base);
+    }
+    await this.request('PUT', withDigest(location, digest), { expect: 201 });
+  }
+
+  /** Small blobs (configs, small layers) from memory. */
+  async pushBuffer(repo, bytes, digest) {
+    const location = await this.startUpload(repo);
+    await this.request('PUT', withDigest(location, digest), {
+      headers: { 'content-type': 'application/octet-stream' },
+      body: bytes,
+      expect: 201,
+    });
+  }
+
+  /** Downloads a blob, counting and dropping its bytes. Returns the byte count. */
+  async pullBlob(repo, digest) {
+    const res = await this.request('GET', `/v2/${repo}/blobs/${digest}`, { discardBody: true, expect: 200 });
+    return res.bytes;
+  }
+
+  async deleteBlob(repo, digest) {
+    await this.request('DELETE', `/v2/${repo}/blobs/${digest}`, { expect: [202, 404] });
+  }
+
+  async putManifest(repo, reference, bytes, mediaType) {
+    await this.request('PUT', `/v2/${repo}/manifests/${reference}`, {
+      headers: { 'content-type': mediaType },
+      body: bytes,
+      expect: 201,
+    });
+  }
+
+  async getJson(target) {
+    const res = await this.request('GET', target, { expect: 200 });
+    return JSON.parse(res.body.toString());
+  }
+}
+
+function locationOf(res, base) {
+  const location = res.headers.location;
+  if (!location) throw new Error(`no Location header in the ${res.status} answer`);
+  return new URL(location, base).toString();
+}
+
+function withDigest(location, digest) {
+  const url = new URL(location);
+  url.searchParams.set('digest', digest);
+  return url.toString();
+}

@@ -1,0 +1,64 @@
+// zot-ts, started the way users start it: `node packages/cli/bin/zot-cli.js serve <config.json>`
+// with a zot-style config the benchmark writes.
+import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { startProcess, stopProcess } from '../processes.mjs';
+import { freePort, waitUntilAnswering } from './common.mjs';
+
+export const REPO_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
+export const ZOT_CLI = join(REPO_ROOT, 'packages', 'cli', 'bin', 'zot-cli.js');
+const ZOT_MAIN = join(REPO_ROOT, 'packages', 'cli', 'dist', 'src', 'main.js');
+
+export function zotMissingReason() {
+  if (!existsSync(ZOT_CLI)) return `${ZOT_CLI} not found`;
+  if (!existsSync(ZOT_MAIN)) return `zot-cli is not built (${ZOT_MAIN} missing): run \`pnpm build\` first`;
+  return undefined;
+}
+
+/**
+ * @param {string} dir  work folder for this server (config, storage, log)
+ * @param {{ tls?: { certFile: string, keyFile: string, ca: string }, auth?: { file: string } }} pass
+ * @param {{ cpuProfDir?: string }} options
+ */
+export async function startZot(dir, pass, { cpuProfDir } = {}) {
+  mkdirSync(dir, { recursive: true });
+  const port = await freePort();
+  const http = { address: '127.0.0.1', port: String(port) };
+  if (pass.tls) http.tls = { cert: pass.tls.certFile, key: pass.tls.keyFile };
+  if (pass.auth) http.auth = { htpasswd: { path: pass.auth.file } };
+  const config = {
+    distSpecVersion: '1.1.0',
+    storage: { rootDirectory: join(dir, 'storage') },
+    http,
+    log: { level: 'warn' },
+  };
+  const configFile = join(dir, 'config.json');
+  writeFileSync(configFile, `${JSON.stringify(config, null, 2)}\n`);
+  const nodeArgs = [];
+  if (cpuProfDir) {
+    mkdirSync(cpuProfDir, { recursive: true });
+    nodeArgs.push('--cpu-prof', '--cpu-prof-dir', cpuProfDir);
+  }
+  const logFile = join(dir, 'server.log');
+  const handle = startProcess('zot-ts', process.execPath, [...nodeArgs, ZOT_CLI, 'serve', configFile], {
+    cwd: dir,
+    logFile,
+  });
+  const baseUrl = `${pass.tls ? 'https' : 'http'}://127.0.0.1:${port}`;
+  try {
+    await waitUntilAnswering(handle, `${baseUrl}/v2/`, { ca: pass.tls?.ca });
+  } catch (err) {
+    await stopProcess(handle, { graceMs: 2000 });
+    throw err;
+  }
+  return {
+    name: 'zot',
+    label: 'zot-ts',
+    pid: handle.pid,
+    baseUrl,
+    logFile,
+    // SIGTERM: the CLI shuts down gracefully, which also lets node write the --cpu-prof file.
+    stop: () => stopProcess(handle, { signal: 'SIGTERM', graceMs: 20000 }),
+  };
+}
