@@ -61,9 +61,8 @@ if (args.has('--system')) {
 const pnpm = resolvePnpm();
 const hasLock = existsSync(join(repoRoot, 'pnpm-lock.yaml'));
 log(`pnpm install${hasLock ? ' --frozen-lockfile' : ''}`);
-run(pnpm.command, [...pnpm.prefix, 'install', ...(hasLock ? ['--frozen-lockfile'] : []), '--reporter=silent'], {
-  quiet: true,
-});
+// Output is shown only when the install fails (then it holds pnpm's reason, e.g. an outdated lock file).
+run(pnpm.command, [...pnpm.prefix, 'install', ...(hasLock ? ['--frozen-lockfile'] : [])], { quiet: true });
 
 log('building (tsc -b)');
 run(pnpm.command, [...pnpm.prefix, 'run', '--silent', 'build']);
