@@ -17,6 +17,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import {
   EMPTY_LAYER_TEST_TAG,
+  INVALID_MANIFEST_CONTENT,
   MEDIA,
   NONEXISTENT_MANIFEST,
   classicFixtures,
@@ -45,8 +46,11 @@ import {
 } from './operations.js';
 import {
   RegistryUnsupported,
+  SPEC_ERROR_CODES,
   absoluteLocation,
   checkOrSkip,
+  describeReply,
+  errorCodesOf,
   expectHeaderPresent,
   expectStatus,
   expectSuccessOr,
@@ -314,6 +318,20 @@ describe('Push (02_push_test.go)', () => {
       expectSuccessOr(await target.client.send('DELETE', `/v2/${ns()}/blobs/${fx.layer.digest}`), 404, 405);
     });
     if (!deleteManifestBeforeBlobs()) it('Delete manifest created in tests', deleteManifests);
+  });
+});
+
+describe('Push (early suite: 07_error_codes_test.go)', () => {
+  it('400 response body should contain OCI-conforming JSON message', async () => {
+    // An unparseable manifest PUT under a malformed digest reference.
+    const reply = await target.client.send('PUT', `/v2/${target.namespace}/manifests/sha256:totallywrong`, {
+      headers: { 'Content-Type': MEDIA.manifest },
+      body: INVALID_MANIFEST_CONTENT,
+    });
+    expectStatus(reply, 400);
+    const codes = errorCodesOf(reply);
+    assert.ok(codes.length > 0, describeReply(reply));
+    assert.ok((SPEC_ERROR_CODES as readonly string[]).includes(codes[0]!), `unknown error code ${codes[0]}`);
   });
 });
 
