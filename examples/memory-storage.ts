@@ -25,12 +25,16 @@ import {
   type RegistryStorage,
   type RepositoryIndex,
   type UploadInfo,
+  type BlobEntry,
+  type UploadEntry,
 } from '@zotjs/core';
 
 interface MemoryRepository {
   index: RepositoryIndex;
   /** Blob bytes by digest. Buffers are never modified once stored, so repositories may share one. */
   blobs: Map<string, Buffer>;
+  /** When each blob was stored here (garbage collection's grace period reads it). */
+  blobTimes: Map<string, Date>;
   uploads: Map<string, MemoryUpload>;
 }
 
@@ -84,18 +88,24 @@ export class MemoryStorage implements RegistryStorage {
   }
 
   async putBlob(repository: string, digest: string, data: Uint8Array): Promise<void> {
-    this.repository(repository).blobs.set(digest, Buffer.from(data));
+    const repo = this.repository(repository);
+    repo.blobs.set(digest, Buffer.from(data));
+    repo.blobTimes.set(digest, new Date());
   }
 
   async deleteBlob(repository: string, digest: string): Promise<boolean> {
-    return this.repositories.get(repository)?.blobs.delete(digest) ?? false;
+    const repo = this.repositories.get(repository);
+    repo?.blobTimes.delete(digest);
+    return repo?.blobs.delete(digest) ?? false;
   }
 
   async mountBlob(fromRepository: string, toRepository: string, digest: string): Promise<boolean> {
     const blob = this.repositories.get(fromRepository)?.blobs.get(digest);
     if (!blob) return false;
     // Share the bytes, copy nothing (a filesystem would hard-link, an object store copy server-side).
-    this.repository(toRepository).blobs.set(digest, blob);
+    const target = this.repository(toRepository);
+    target.blobs.set(digest, blob);
+    target.blobTimes.set(digest, new Date());
     return true;
   }
 
@@ -139,6 +149,7 @@ export class MemoryStorage implements RegistryStorage {
     // Core has already checked that the bytes hash to `digest`. One synchronous step makes the
     // blob visible and ends the session: nobody can see a half-made blob.
     repo.blobs.set(digest, Buffer.concat(upload.chunks, upload.size));
+    repo.blobTimes.set(digest, new Date());
     repo.uploads.delete(uploadId);
   }
 
@@ -146,11 +157,23 @@ export class MemoryStorage implements RegistryStorage {
     return this.repositories.get(repository)?.uploads.delete(uploadId) ?? false;
   }
 
+  async listBlobs(repository: string): Promise<BlobEntry[]> {
+    const repo = this.repositories.get(repository);
+    if (!repo) return [];
+    return [...repo.blobs].map(([digest, data]) => ({ digest, size: data.length, modifiedAt: repo.blobTimes.get(digest) ?? new Date(0) }));
+  }
+
+  async listUploads(repository: string): Promise<UploadEntry[]> {
+    const repo = this.repositories.get(repository);
+    if (!repo) return [];
+    return [...repo.uploads].map(([uploadId, upload]) => ({ uploadId, size: upload.size, startedAt: upload.startedAt }));
+  }
+
   /** The repository, created on first use (uploads, blobs and index updates create repositories). */
   private repository(name: string): MemoryRepository {
     let repo = this.repositories.get(name);
     if (!repo) {
-      repo = { index: emptyIndex(), blobs: new Map(), uploads: new Map() };
+      repo = { index: emptyIndex(), blobs: new Map(), blobTimes: new Map(), uploads: new Map() };
       this.repositories.set(name, repo);
     }
     return repo;

@@ -78,6 +78,26 @@ export interface RegistryStorage {
 
   /** Ends a session and discards its data; false if there was no such session. */
   deleteUpload(repository: string, uploadId: string): Promise<boolean>;
+
+  /** Every blob the repository holds, in any order (garbage collection and scrub walk these). */
+  listBlobs(repository: string): Promise<BlobEntry[]>;
+
+  /** Every upload session of the repository, in any order (abandoned ones are expired). */
+  listUploads(repository: string): Promise<UploadEntry[]>;
+}
+
+export interface BlobEntry {
+  digest: string;
+  size: number;
+  /**
+   * When the blob was last written or mounted here. Garbage collection never removes a blob
+   * younger than its grace period (`gcDelay`), so a blob uploaded just before its manifest is safe.
+   */
+  modifiedAt: Date;
+}
+
+export interface UploadEntry extends UploadInfo {
+  uploadId: string;
 }
 
 /** A descriptor as found in an image index (image-spec descriptor.md). */

@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { mkdir, open, rename, rm } from 'node:fs/promises';
+import { link, mkdir, open, rename, rm } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 
 /** Folders 0700 and files 0600, as zot creates them: the storage is the registry's alone. */
@@ -62,4 +62,26 @@ export async function writeFileAtomic(target: string, data: Uint8Array | string,
     throw err;
   }
   if (durable) await syncDir(dirname(target));
+}
+
+/**
+ * Creates `target` with `data` unless it already exists, atomically and without ever replacing
+ * it (another process may have created it and written to it meanwhile): the content is written
+ * to a temporary file that is then hard-linked into place, which fails if the target exists.
+ */
+export async function createFileOnce(target: string, data: string, tempDir: string, durable: boolean): Promise<void> {
+  const temp = join(tempDir, `.tmp-${randomBytes(8).toString('hex')}`);
+  const handle = await open(temp, 'wx', FILE_MODE);
+  try {
+    await handle.writeFile(data);
+    if (durable) await handle.datasync();
+    await handle.close();
+    await link(temp, target).catch((err: unknown) => {
+      if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+    });
+    if (durable) await syncDir(dirname(target));
+  } finally {
+    await handle.close().catch(() => undefined);
+    await rm(temp, { force: true });
+  }
 }

@@ -5,8 +5,13 @@ import { join } from 'node:path';
 import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import {
+  DigestAlgorithms,
   KeyedMutex,
   RegistryError,
+  isValidUploadId,
+  tryParseDigest,
+  type BlobEntry,
+  type UploadEntry,
   UploadOffsetError,
   emptyIndex,
   type IndexUpdate,
@@ -16,7 +21,8 @@ import {
   type UploadInfo,
 } from '@zotjs/core';
 import { LayoutPaths } from './paths.js';
-import { FILE_MODE, ensureDir, errorCode, isNotFound, syncDir, syncFile, writeFileAtomic } from './fs-util.js';
+import { RepositoryLocks } from './repository-lock.js';
+import { FILE_MODE, createFileOnce, ensureDir, errorCode, isNotFound, syncDir, syncFile, writeFileAtomic } from './fs-util.js';
 
 export interface OciLayoutStorageOptions {
   /** The folder holding one OCI image layout per repository. */
@@ -50,6 +56,7 @@ export class OciLayoutStorage implements RegistryStorage {
   readonly paths: LayoutPaths;
   private readonly durable: boolean;
   private readonly repoLocks = new KeyedMutex();
+  private readonly indexLocks = new RepositoryLocks();
   // Parsed index.json per repository, trusted while the file's inode/mtime/size are unchanged:
   // every write is a rename, so any writer (even another process) changes the inode.
   private readonly indexCache = new Map<string, CachedIndex>();
@@ -104,8 +111,8 @@ export class OciLayoutStorage implements RegistryStorage {
   }
 
   async updateIndex(repository: string, update: IndexUpdate): Promise<RepositoryIndex> {
-    return this.repoLocks.run(repository, async () => {
-      await this.ensureRepositoryLocked(repository);
+    await this.ensureRepository(repository);
+    return this.indexLocks.run(repository, this.paths.uploads(repository), async () => {
       const current = (await this.readIndex(repository)) ?? emptyIndex();
       const next = update(current);
       if (!next) return current;
@@ -247,6 +254,33 @@ export class OciLayoutStorage implements RegistryStorage {
     }
   }
 
+  async listBlobs(repository: string): Promise<BlobEntry[]> {
+    const blobsDir = join(this.paths.repository(repository), 'blobs');
+    const algorithms = await readdirIfExists(blobsDir);
+    const entries: BlobEntry[] = [];
+    for (const algorithm of algorithms) {
+      if (!Object.hasOwn(DigestAlgorithms, algorithm)) continue;
+      const dir = join(blobsDir, algorithm);
+      for (const hex of await readdirIfExists(dir)) {
+        const digest = `${algorithm}:${hex}`;
+        if (!tryParseDigest(digest)) continue; // stray files are not blobs
+        const info = await stat(join(dir, hex)).catch((err: unknown) => (isNotFound(err) ? undefined : Promise.reject(err)));
+        if (info?.isFile()) entries.push({ digest, size: info.size, modifiedAt: info.mtime });
+      }
+    }
+    return entries;
+  }
+
+  async listUploads(repository: string): Promise<UploadEntry[]> {
+    const entries: UploadEntry[] = [];
+    for (const name of await readdirIfExists(this.paths.uploads(repository))) {
+      if (!isValidUploadId(name)) continue; // temporary files of atomic writes live here too
+      const info = await this.statUpload(repository, name);
+      if (info) entries.push({ uploadId: name, ...info });
+    }
+    return entries;
+  }
+
   /** Creates the repository's layout (oci-layout, index.json, folders) if it does not exist yet. */
   private async ensureRepository(repository: string): Promise<void> {
     try {
@@ -263,11 +297,12 @@ export class OciLayoutStorage implements RegistryStorage {
     const uploads = this.paths.uploads(repository);
     await ensureDir(uploads);
     await ensureDir(join(this.paths.repository(repository), 'blobs'));
+    // Never replace these: another process may have created the repository and pushed meanwhile.
     if (!(await exists(this.paths.layoutFile(repository)))) {
-      await writeFileAtomic(this.paths.layoutFile(repository), OCI_LAYOUT, uploads, this.durable);
+      await createFileOnce(this.paths.layoutFile(repository), OCI_LAYOUT, uploads, this.durable);
     }
     if (!(await exists(this.paths.index(repository)))) {
-      await writeFileAtomic(this.paths.index(repository), JSON.stringify(emptyIndex()), uploads, this.durable);
+      await createFileOnce(this.paths.index(repository), JSON.stringify(emptyIndex()), uploads, this.durable);
     }
   }
 }
@@ -281,6 +316,15 @@ function parseIndex(text: string, repository: string): RepositoryIndex {
   }
   // index.json is only ever replaced atomically, so this means someone edited it by hand.
   throw new Error(`index.json of repository ${repository} is not a valid image index`);
+}
+
+async function readdirIfExists(dir: string): Promise<string[]> {
+  try {
+    return await readdir(dir);
+  } catch (err) {
+    if (isNotFound(err)) return [];
+    throw err;
+  }
 }
 
 async function exists(path: string): Promise<boolean> {

@@ -266,6 +266,55 @@ export function registerStorageCases(t: TestFunctions, factory: StorageFactory, 
     });
   });
 
+  t.describe('listings for garbage collection', () => {
+    test('listBlobs lists every blob of the repository with its size and a recent modification time', async (storage) => {
+      const before = Date.now();
+      const small = bytes(10);
+      const large = bytes(70 * 1024);
+      await storage.putBlob('repo', digestOfBytes(small), small);
+      const id = uploadId();
+      await storage.createUpload('repo', id);
+      await storage.appendUpload('repo', id, 0, streamOf(large, 8192));
+      await storage.commitUpload('repo', id, digestOfBytes(large));
+      await storage.putBlob('other', digestOfBytes(bytes(3)), bytes(3));
+      const listed = await storage.listBlobs('repo');
+      assert.deepEqual(
+        sorted(listed.map((b) => `${b.digest}=${b.size}`)),
+        sorted([`${digestOfBytes(small)}=10`, `${digestOfBytes(large)}=${70 * 1024}`]),
+      );
+      for (const blob of listed) {
+        assert.ok(blob.modifiedAt instanceof Date);
+        assert.ok(blob.modifiedAt.getTime() > before - 2000 && blob.modifiedAt.getTime() < Date.now() + 2000, 'modifiedAt is about now');
+      }
+      assert.deepEqual(await storage.listBlobs('missing'), [], 'a missing repository lists nothing');
+    });
+
+    test('listBlobs reflects deletes and mounts', async (storage) => {
+      const data = bytes(64);
+      const digest = digestOfBytes(data);
+      await storage.putBlob('a', digest, data);
+      assert.equal(await storage.mountBlob('a', 'b', digest), true);
+      assert.deepEqual((await storage.listBlobs('b')).map((b) => b.digest), [digest]);
+      await storage.deleteBlob('a', digest);
+      assert.deepEqual(await storage.listBlobs('a'), []);
+      assert.deepEqual((await storage.listBlobs('b')).map((b) => b.digest), [digest]);
+    });
+
+    test('listUploads lists open sessions with their sizes, not committed or deleted ones', async (storage) => {
+      const [open1, open2, committed, deleted] = [uploadId(), uploadId(), uploadId(), uploadId()];
+      for (const id of [open1, open2, committed, deleted]) await storage.createUpload('repo', id);
+      await storage.appendUpload('repo', open2, 0, streamOf(bytes(123), 50));
+      const data = bytes(5);
+      await storage.appendUpload('repo', committed, 0, streamOf(data, 5));
+      await storage.commitUpload('repo', committed, digestOfBytes(data));
+      await storage.deleteUpload('repo', deleted);
+      const listed = await storage.listUploads('repo');
+      assert.deepEqual(sorted(listed.map((u) => `${u.uploadId}=${u.size}`)), sorted([`${open1}=0`, `${open2}=123`]));
+      assert.ok(listed.every((u) => u.startedAt instanceof Date));
+      assert.deepEqual(await storage.listUploads('missing'), []);
+    });
+  });
+
   t.describe('uploads', () => {
     test('a new session is empty and knows when it started', async (storage) => {
       const id = uploadId();

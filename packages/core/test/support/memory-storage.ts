@@ -10,11 +10,14 @@ import {
   type RegistryStorage,
   type RepositoryIndex,
   type UploadInfo,
+  type BlobEntry,
+  type UploadEntry,
 } from '../../src/index.js';
 
 export interface MemoryRepository {
   index: RepositoryIndex;
   blobs: Map<string, Buffer>;
+  blobTimes: Map<string, Date>;
   uploads: Map<string, { chunks: Buffer[]; size: number; startedAt: Date }>;
 }
 
@@ -50,17 +53,23 @@ export class MemoryStorage implements RegistryStorage {
   }
 
   async putBlob(repository: string, digest: string, data: Uint8Array): Promise<void> {
-    this.repository(repository).blobs.set(digest, Buffer.from(data));
+    const repo = this.repository(repository);
+    repo.blobs.set(digest, Buffer.from(data));
+    repo.blobTimes.set(digest, new Date());
   }
 
   async deleteBlob(repository: string, digest: string): Promise<boolean> {
-    return this.repositories.get(repository)?.blobs.delete(digest) ?? false;
+    const repo = this.repositories.get(repository);
+    repo?.blobTimes.delete(digest);
+    return repo?.blobs.delete(digest) ?? false;
   }
 
   async mountBlob(fromRepository: string, toRepository: string, digest: string): Promise<boolean> {
     const blob = this.repositories.get(fromRepository)?.blobs.get(digest);
     if (!blob) return false;
-    this.repository(toRepository).blobs.set(digest, blob);
+    const target = this.repository(toRepository);
+    target.blobs.set(digest, blob);
+    target.blobTimes.set(digest, new Date());
     return true;
   }
 
@@ -98,11 +107,24 @@ export class MemoryStorage implements RegistryStorage {
     const repo = this.repository(repository);
     const upload = this.upload(repository, uploadId);
     repo.blobs.set(digest, Buffer.concat(upload.chunks, upload.size));
+    repo.blobTimes.set(digest, new Date());
     repo.uploads.delete(uploadId);
   }
 
   async deleteUpload(repository: string, uploadId: string): Promise<boolean> {
     return this.repositories.get(repository)?.uploads.delete(uploadId) ?? false;
+  }
+
+  async listBlobs(repository: string): Promise<BlobEntry[]> {
+    const repo = this.repositories.get(repository);
+    if (!repo) return [];
+    return [...repo.blobs].map(([digest, data]) => ({ digest, size: data.length, modifiedAt: repo.blobTimes.get(digest) ?? new Date(0) }));
+  }
+
+  async listUploads(repository: string): Promise<UploadEntry[]> {
+    const repo = this.repositories.get(repository);
+    if (!repo) return [];
+    return [...repo.uploads].map(([uploadId, upload]) => ({ uploadId, size: upload.size, startedAt: upload.startedAt }));
   }
 
   /** For tests: how many upload sessions the repository has open. */
@@ -113,7 +135,7 @@ export class MemoryStorage implements RegistryStorage {
   protected repository(name: string): MemoryRepository {
     let repo = this.repositories.get(name);
     if (!repo) {
-      repo = { index: emptyIndex(), blobs: new Map(), uploads: new Map() };
+      repo = { index: emptyIndex(), blobs: new Map(), blobTimes: new Map(), uploads: new Map() };
       this.repositories.set(name, repo);
     }
     return repo;

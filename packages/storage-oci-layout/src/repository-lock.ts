@@ -1,0 +1,32 @@
+import { join } from 'node:path';
+import lockfile from 'proper-lockfile';
+import { KeyedMutex } from '@zotjs/core';
+
+/**
+ * Serializes changes to one repository's index.json across every process that shares the
+ * storage folder (replicas on one host, `zot-cli gc` beside a running server): an in-process
+ * mutex first, so only one request per process waits on the filesystem, then a lock folder in
+ * `.uploads/` (mkdir is atomic). A lock left by a killed process goes stale after `staleMs`
+ * because its owner stops refreshing it.
+ */
+export class RepositoryLocks {
+  private readonly local = new KeyedMutex();
+
+  constructor(private readonly staleMs = 5000) {}
+
+  run<T>(repository: string, uploadsDir: string, work: () => Promise<T>): Promise<T> {
+    return this.local.run(repository, async () => {
+      const release = await lockfile.lock(uploadsDir, {
+        lockfilePath: join(uploadsDir, 'index.lock'),
+        realpath: false,
+        stale: this.staleMs,
+        retries: { retries: 2000, minTimeout: 1, maxTimeout: 25, factor: 1.5 },
+      });
+      try {
+        return await work();
+      } finally {
+        await release().catch(() => undefined); // already released (stale takeover) is not our problem
+      }
+    });
+  }
+}

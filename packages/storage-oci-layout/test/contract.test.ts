@@ -1,0 +1,20 @@
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { runStorageContract } from '@zotjs/core/testing';
+import { OciLayoutStorage } from '../src/index.js';
+
+// The OCI-layout backend proves itself with the same kit third-party backends run. Two instances
+// over one folder stand for two processes sharing the storage (replicas, `zot-cli gc`).
+runStorageContract(
+  'OciLayoutStorage',
+  async () => {
+    const rootDirectory = await mkdtemp(join(tmpdir(), 'zot-layout-contract-'));
+    return {
+      storage: new OciLayoutStorage({ rootDirectory }),
+      openPeer: async () => new OciLayoutStorage({ rootDirectory }),
+      cleanup: () => rm(rootDirectory, { recursive: true, force: true }),
+    };
+  },
+  { sharedStorage: true },
+);
