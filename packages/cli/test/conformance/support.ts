@@ -14,6 +14,7 @@ import assert from 'node:assert/strict';
 import { createHash, randomUUID } from 'node:crypto';
 import { Agent as HttpAgent, request as httpRequest, type IncomingHttpHeaders } from 'node:http';
 import { Agent as HttpsAgent, request as httpsRequest } from 'node:https';
+import { gunzipSync } from 'node:zlib';
 import { startServer, type RunningServer } from '../helpers/server.js';
 
 // ---- environment (the official suite's variables) ------------------------------------------
@@ -158,14 +159,55 @@ export class RegistryClient {
     this.agent.destroy();
   }
 
-  private raw(method: string, url: URL, headers: Record<string, HeaderValue>, body: Buffer | undefined): Promise<Reply> {
+  /**
+   * One exchange as Go's default client makes it: redirects followed (up to 10; 301-303 turn
+   * into a bodiless GET, 307/308 repeat the request; credentials dropped on another host), and
+   * `Accept-Encoding: gzip` offered unless a Range is asked for, with a gzipped answer decoded
+   * and its Content-Length removed, so header checks see what the Go suite would see.
+   */
+  private async raw(method: string, url: URL, headers: Record<string, HeaderValue>, body: Buffer | undefined): Promise<Reply> {
+    let current = { method, url, headers, body };
+    for (let hop = 0; ; hop++) {
+      const reply = await this.exchange(current.method, current.url, current.headers, current.body);
+      const location = reply.header('location');
+      if (![301, 302, 303, 307, 308].includes(reply.status) || !location || hop >= 10) return reply;
+      const next = new URL(location, current.url);
+      const keep = reply.status === 307 || reply.status === 308;
+      const nextMethod = keep || current.method === 'HEAD' ? current.method : 'GET';
+      const nextHeaders = { ...current.headers };
+      if (!keep) {
+        delete nextHeaders['Content-Length'];
+        delete nextHeaders['Content-Type'];
+      }
+      if (next.host !== current.url.host) delete nextHeaders.Authorization;
+      current = { method: nextMethod, url: next, headers: nextHeaders, body: keep ? current.body : undefined };
+    }
+  }
+
+  private exchange(method: string, url: URL, headers: Record<string, HeaderValue>, body: Buffer | undefined): Promise<Reply> {
+    const offered = headers.Range === undefined && headers['Accept-Encoding'] === undefined;
+    const sent = offered ? { ...headers, 'Accept-Encoding': 'gzip' } : headers;
     return new Promise((resolveReply, reject) => {
       const send = url.protocol === 'https:' ? httpsRequest : httpRequest;
-      const req = send(url, { method, headers, agent: this.agent }, (res) => {
+      const req = send(url, { method, headers: sent, agent: this.agent }, (res) => {
         const chunks: Buffer[] = [];
         res.on('data', (chunk: Buffer) => chunks.push(chunk));
         res.on('error', reject);
-        res.on('end', () => resolveReply(makeReply(method, url, res.statusCode ?? 0, res.headers, Buffer.concat(chunks))));
+        res.on('end', () => {
+          let data = Buffer.concat(chunks);
+          const responseHeaders = { ...res.headers };
+          if (offered && responseHeaders['content-encoding'] === 'gzip' && data.length > 0) {
+            try {
+              data = gunzipSync(data);
+            } catch (err) {
+              reject(err);
+              return;
+            }
+            delete responseHeaders['content-encoding'];
+            delete responseHeaders['content-length'];
+          }
+          resolveReply(makeReply(method, url, res.statusCode ?? 0, responseHeaders, data));
+        });
       });
       req.setTimeout(60_000, () => req.destroy(new Error(`${method} ${url.href}: no answer within 60 s`)));
       req.on('error', reject);
