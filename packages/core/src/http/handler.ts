@@ -88,8 +88,10 @@ export function createRegistryHandler(options: HandlerOptions): RegistryHandler 
     });
     if (result.kind === 'rejected') throw unauthorized(authenticator);
     if (result.kind === 'authenticated') return result.identity;
-    // Anonymous: the base route needs a login unless the policy lets anonymous users read something.
-    if (route.operationId === 'checkVersion' && !(authorizer?.allowsAnonymousBase?.() ?? false)) throw unauthorized(authenticator);
+    // Anonymous: the base route and the catalog need a login unless the policy lets anonymous
+    // users read something (zot answers both 401 without credentials).
+    const needsLogin = route.operationId === 'checkVersion' || route.operationId === 'listRepositories';
+    if (needsLogin && !(authorizer?.allowsAnonymousBase?.() ?? false)) throw unauthorized(authenticator);
     return undefined;
   }
 
