@@ -94,10 +94,19 @@ describe('htpasswd and accessControl', { skip }, () => {
     assert.equal((await call(`${registry.url}/v2/secret/thing/manifests/v1`, { ca, user: 'bob', password: 'bob-secret' })).status, 403);
   });
 
+  test("'update' is needed to move an existing tag (zot's rule; 'latest' only needs create)", async () => {
+    const bob = { ca, user: 'bob', password: 'bob-secret' };
+    assert.deepEqual(await pushImage(registry.url, 'team/tags', 'v1', bob), [201, 201, 201]);
+    assert.deepEqual(await pushImage(registry.url, 'team/tags', 'v1', bob), [201, 201, 403], 'overwriting v1 needs update');
+    assert.deepEqual(await pushImage(registry.url, 'team/tags', 'latest', bob), [201, 201, 201]);
+    assert.deepEqual(await pushImage(registry.url, 'team/tags', 'latest', bob), [201, 201, 201]);
+    assert.deepEqual(await pushImage(registry.url, 'team/tags', 'v1', { ca, user: 'admin', password: 'admin-secret' }), [201, 201, 201]);
+  });
+
   test('the catalog lists only repositories the caller may read', async () => {
     const catalog = async (auth: object) => JSON.parse((await call(`${registry.url}/v2/_catalog`, { ca, ...auth })).body).repositories as string[];
-    assert.deepEqual(await catalog({ user: 'admin', password: 'admin-secret' }), ['public/base', 'secret/thing', 'team/app', 'team/bobs']);
-    assert.deepEqual(await catalog({ user: 'alice', password: 'alice-secret' }), ['public/base', 'team/app', 'team/bobs']);
+    assert.deepEqual(await catalog({ user: 'admin', password: 'admin-secret' }), ['public/base', 'secret/thing', 'team/app', 'team/bobs', 'team/tags']);
+    assert.deepEqual(await catalog({ user: 'alice', password: 'alice-secret' }), ['public/base', 'team/app', 'team/bobs', 'team/tags']);
   });
 });
 
