@@ -38,7 +38,10 @@ async function main(argv) {
     process.stdout.write(USAGE);
     return 0;
   }
-  installCleanup();
+  let workdir;
+  installCleanup(() => {
+    if (workdir && !options.keep) rmSync(workdir, { recursive: true, force: true });
+  });
   if (options.cpuProf) rmSync(PROFILE_DIR, { recursive: true, force: true });
 
   const problems = await checkPrerequisites(options, log);
@@ -47,8 +50,8 @@ async function main(argv) {
     return 1;
   }
 
-  const workdir = options.workdir ?? mkdtempSync(join(tmpdir(), 'zot-ts-bench-'));
-  mkdirSync(workdir, { recursive: true });
+  if (options.workdir) mkdirSync(options.workdir, { recursive: true });
+  workdir = mkdtempSync(join(options.workdir ?? tmpdir(), 'zot-ts-bench-'));
   log(`work directory ${workdir}`);
   const started = Date.now();
   const results = {

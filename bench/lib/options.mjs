@@ -29,7 +29,7 @@ Options:
   --servers <list>      zot,distribution (default both)
   --cpu-prof            run zot-ts under node --cpu-prof and print its top functions by self time
   --json <file>         also write the results as JSON to this file
-  --workdir <dir>       where temporary files go (default: a new folder under the OS temp dir)
+  --workdir <dir>       where the run's temporary folder is made (default: the OS temp dir)
   --keep                keep the work directory
   -h, --help            show this help
 `;

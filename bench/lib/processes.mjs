@@ -3,7 +3,6 @@
 // group is killed after the leader is gone, so no worker outlives the run.
 import { spawn } from 'node:child_process';
 import { closeSync, openSync, readFileSync } from 'node:fs';
-import { setTimeout as sleep } from 'node:timers/promises';
 
 /** pid -> { name, child, exited } */
 const running = new Map();
@@ -56,7 +55,12 @@ export async function stopProcess(handle, { signal = 'SIGTERM', graceMs = 15000 
     } catch {
       // already gone
     }
-    const timedOut = await Promise.race([handle.exited.then(() => false), sleep(graceMs).then(() => true)]);
+    let timer;
+    const timedOut = await Promise.race([
+      handle.exited.then(() => false),
+      new Promise((resolve) => (timer = setTimeout(resolve, graceMs, true))),
+    ]);
+    clearTimeout(timer);
     if (timedOut) {
       killGroup(handle.pid, 'SIGKILL');
       await handle.exited;
@@ -92,8 +96,8 @@ export function installCleanup(onInterrupt) {
     process.once(signal, async () => {
       process.stderr.write(`\nbench: ${signal}: stopping the servers it started\n`);
       try {
-        if (onInterrupt) await onInterrupt();
         await stopAll();
+        if (onInterrupt) await onInterrupt();
       } finally {
         process.exit(130);
       }

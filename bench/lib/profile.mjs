@@ -29,7 +29,10 @@ export function topSelfTime(file, limit = 20) {
     .sort((a, b) => b.selfUs - a.selfUs)
     .slice(0, limit)
     .map((e) => ({ name: e.name, location: e.location, selfMs: e.selfUs / 1000, percent: (100 * e.selfUs) / total }));
-  return { totalMs: total / 1000, rows };
+  const idleUs = [...byFunction.values()].filter((e) => e.name === '(idle)').reduce((a, e) => a + e.selfUs, 0);
+  const busy = total - idleUs;
+  for (const r of rows) r.percentOfBusy = r.name === '(idle)' ? undefined : (100 * r.selfMs * 1000) / busy;
+  return { totalMs: total / 1000, busyMs: busy / 1000, rows };
 }
 
 function shorten(url) {
@@ -40,9 +43,13 @@ function shorten(url) {
 }
 
 export function formatProfile(summary) {
-  const lines = [`  total sampled ${(summary.totalMs / 1000).toFixed(1)} s`];
+  const lines = [
+    `  sampled ${(summary.totalMs / 1000).toFixed(1)} s, of which busy (not idle) ${(summary.busyMs / 1000).toFixed(1)} s`,
+    '  % busy  self ms  function  location',
+  ];
   for (const r of summary.rows) {
-    lines.push(`  ${r.percent.toFixed(1).padStart(5)}%  ${r.selfMs.toFixed(0).padStart(7)} ms  ${r.name}  ${r.location}`);
+    const pct = r.percentOfBusy === undefined ? '    -' : r.percentOfBusy.toFixed(1).padStart(5);
+    lines.push(`  ${pct}%  ${r.selfMs.toFixed(0).padStart(7)}  ${r.name}  ${r.location}`);
   }
   return lines.join('\n');
 }

@@ -68,7 +68,8 @@ export function buildRows(results) {
           met: plain && d('seconds') ? z('seconds') <= d('seconds') : undefined,
         }));
       } else if (id === 'big') {
-        const size = `${(results.options.bigSize / 1024 ** 3).toFixed(results.options.bigSize < 1024 ** 3 ? 2 : 0)} GiB`;
+        const b = results.options.bigSize;
+        const size = b >= 1024 ** 3 ? `${+(b / 1024 ** 3).toFixed(2)} GiB` : `${+(b / 1024 ** 2).toFixed(1)} MiB`;
         add(figure(`${size} push (MB/s)`, z('pushMbps'), d('pushMbps'), { limitName: 'SHA-256/core', limit: sha }));
         add(figure(`${size} pull (MB/s)`, z('pullMbps'), d('pullMbps'), {}));
       }
@@ -107,7 +108,7 @@ function figure(name, zot, dist, { limitName, limit, distLimit, target, met, rat
     zotVsLimit: ratio(zot, lim),
     distributionVsLimit: ratio(dist, dlim),
     target,
-    met,
+    met: typeof zot === 'number' && Number.isFinite(zot) ? met : undefined,
   };
 }
 
