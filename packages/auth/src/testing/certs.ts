@@ -46,21 +46,24 @@ async function makeLeaf(dir: string, name: string, cn: string, ca: CertificatePa
   return pair;
 }
 
+const SERVER_EXTENSIONS = 'subjectAltName=IP:127.0.0.1,DNS:localhost\nkeyUsage=critical,digitalSignature,keyEncipherment\nextendedKeyUsage=serverAuth\n';
+const CLIENT_EXTENSIONS = 'keyUsage=critical,digitalSignature\nextendedKeyUsage=clientAuth\n';
+
+/** Another certificate from an existing CA: a server one (127.0.0.1, localhost) or a client one (CN = user). */
+export async function issueCertificate(dir: string, name: string, ca: CertificatePair, kind: 'server' | 'client', cn = name): Promise<CertificatePair> {
+  await mkdir(dir, { recursive: true });
+  return makeLeaf(dir, name, kind === 'server' ? '127.0.0.1' : cn, ca, kind === 'server' ? SERVER_EXTENSIONS : CLIENT_EXTENSIONS);
+}
+
 export async function generateCertificates(dir: string, options: { clients?: readonly string[] } = {}): Promise<TestCertificates> {
   await mkdir(dir, { recursive: true });
   const ca = await makeCa(dir, 'ca', 'zot-ts test CA');
-  const server = await makeLeaf(
-    dir,
-    'server',
-    '127.0.0.1',
-    ca,
-    'subjectAltName=IP:127.0.0.1,DNS:localhost\nkeyUsage=critical,digitalSignature,keyEncipherment\nextendedKeyUsage=serverAuth\n',
-  );
+  const server = await makeLeaf(dir, 'server', '127.0.0.1', ca, SERVER_EXTENSIONS);
   const clients: Record<string, CertificatePair> = {};
   for (const cn of options.clients ?? ['alice', 'bob']) {
-    clients[cn] = await makeLeaf(dir, `client-${cn}`, cn, ca, 'keyUsage=critical,digitalSignature\nextendedKeyUsage=clientAuth\n');
+    clients[cn] = await makeLeaf(dir, `client-${cn}`, cn, ca, CLIENT_EXTENSIONS);
   }
   const rogueCa = await makeCa(dir, 'rogue-ca', 'rogue CA');
-  const rogueClient = await makeLeaf(dir, 'rogue-client', 'mallory', rogueCa, 'keyUsage=critical,digitalSignature\nextendedKeyUsage=clientAuth\n');
+  const rogueClient = await makeLeaf(dir, 'rogue-client', 'mallory', rogueCa, CLIENT_EXTENSIONS);
   return { dir, ca, server, clients, rogueCa, rogueClient };
 }
