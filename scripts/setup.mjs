@@ -11,6 +11,8 @@ const PNPM_VERSION = '10.34.9';
 const repoRoot = join(dirname(fileURLToPath(import.meta.url)), '..');
 const args = new Set(process.argv.slice(2));
 const isRoot = typeof process.getuid === 'function' && process.getuid() === 0;
+// `npm test --silent` exports npm_config_loglevel=silent, which pnpm obeys too: it would hide why an install failed.
+delete process.env.npm_config_loglevel;
 
 function log(message) {
   console.log(`setup: ${message}`);
