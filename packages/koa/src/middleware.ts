@@ -95,7 +95,12 @@ export function registryMiddleware(
         void settled.then(() => {
           const record = summarize(ctx, log);
           if (logger) writeLog(logger, record);
-          onRequestEnd?.(record);
+          try {
+            onRequestEnd?.(record);
+          } catch (err) {
+            // An observer (metrics, audit) failing must not become an unhandled rejection.
+            logger?.error({ err }, 'onRequestEnd observer failed');
+          }
         });
       }
     });
