@@ -6,7 +6,7 @@
  * missing, else `nobody`), so tests see the permission behaviour of a normal deployment.
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { chownSync, existsSync, lstatSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { chownSync, existsSync, lstatSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { request as httpRequest } from 'node:http';
 import { request as httpsRequest } from 'node:https';
 import { createServer } from 'node:net';
@@ -64,6 +64,9 @@ export interface RunningServer {
   readonly exited: Promise<ExitStatus>;
   readonly process: ChildProcess;
 }
+
+// The line `zot-cli serve` logs once it listens.
+const STARTUP_LINE = /"msg":"zot-ts listening on /;
 
 const tempDirs = new Set<string>();
 process.once('exit', () => {
@@ -248,13 +251,21 @@ export async function startServer(options: StartServerOptions = {}): Promise<Run
     process: child,
   };
 
+  const logFile = (config.log as ConfigObject | undefined)?.output;
+  const logPath = typeof logFile === 'string' ? resolve(tempDir, logFile) : undefined;
+  const startupLogged = (): boolean => {
+    if (STARTUP_LINE.test(output)) return true;
+    return logPath !== undefined && existsSync(logPath) && STARTUP_LINE.test(readFileSync(logPath, 'utf8'));
+  };
+
   const deadline = Date.now() + (options.startTimeoutMs ?? 20_000);
   for (;;) {
     if (hasExited) {
       const status = await exited;
       throw new Error(`zot-cli serve exited before answering (code ${status.code}, signal ${status.signal}). Log:\n${output}`);
     }
-    if (await probe(server.url)) return server;
+    // Both: an answer alone could come from another process on the same port.
+    if (startupLogged() && (await probe(server.url))) return server;
     if (Date.now() > deadline) {
       await server.stop(2000);
       throw new Error(`zot-cli serve did not answer GET ${server.url}/v2/ within ${options.startTimeoutMs ?? 20_000} ms. Log:\n${output}`);
