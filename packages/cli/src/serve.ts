@@ -1,6 +1,8 @@
+import type { Extensions } from '@zotjs/extensions';
 import { createServer, ensureRootDirectory, type RegistryServer } from '@zotjs/koa';
 import type { Logger } from 'pino';
 import type { Settings } from './config/settings.js';
+import { buildExtensions } from './extensions.js';
 
 export interface ServeOptions {
   settings: Settings;
@@ -17,12 +19,13 @@ export interface ServeOptions {
  * Builds the server the config describes. Features configured in the file (auth, access
  * control, TLS, extensions) plug in here as they are added.
  */
-export function buildServer(settings: Settings, logger: Logger): RegistryServer {
+export function buildServer(settings: Settings, logger: Logger, extensions?: Extensions): RegistryServer {
   return createServer({
     rootDirectory: settings.storage.rootDirectory,
     address: settings.http.address,
     port: settings.http.port,
     logger,
+    ...(extensions ? { extraRoutes: extensions.routes, onRequestEnd: (record) => extensions.observe(record) } : {}),
   });
 }
 
@@ -30,7 +33,20 @@ export function buildServer(settings: Settings, logger: Logger): RegistryServer 
 export async function serve(options: ServeOptions): Promise<number> {
   const { settings, logger } = options;
   await ensureRootDirectory(settings.storage.rootDirectory);
-  const server = buildServer(settings, logger);
+  const extensions = buildExtensions(settings, logger);
+  try {
+    return await run(options, extensions);
+  } finally {
+    // Flushes the audit file and stops the background checks, whatever happened.
+    extensions.close();
+  }
+}
+
+async function run(options: ServeOptions, extensions: Extensions): Promise<number> {
+  const { settings, logger } = options;
+  // First storage check before listening: /startupz and /readyz are right from the first request.
+  await extensions.start();
+  const server = buildServer(settings, logger, extensions);
   const address = await server.listen();
   logger.info(
     {

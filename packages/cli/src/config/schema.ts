@@ -23,11 +23,25 @@ export const httpSchema = object({
   address: string({ nonEmpty: true, description: 'listen address, e.g. 127.0.0.1 or 0.0.0.0' }),
   port: port({ description: 'listen port' }),
   realm: string({ description: 'realm announced in WWW-Authenticate' }),
+  swagger: boolean({ description: 'serve the OpenAPI document (/openapi.json, /openapi.yaml) and Swagger UI (/swagger/); default true' }),
 });
 
 export const logSchema = object({
   level: oneOf(LOG_LEVELS, { description: 'least severe level written' }),
   output: string({ nonEmpty: true, description: 'log file path (default: standard output)' }),
+  audit: string({ nonEmpty: true, description: 'audit log file: one JSON line per mutating request (who, what, repository, digest, result)' }),
+});
+
+export const extensionsSchema = object({
+  metrics: object(
+    {
+      enable: boolean({ description: 'serve Prometheus metrics (default true once this section is present)' }),
+      prometheus: object({
+        path: string({ pattern: /^\/[A-Za-z0-9._~\/-]*$/, patternHint: 'a path such as "/metrics"', description: 'scrape path (default /metrics)' }),
+      }),
+    },
+    { description: 'request counts and latency by route, bytes pushed and pulled, repositories, storage, process' },
+  ),
 });
 
 export const configSchema = object({
@@ -39,6 +53,7 @@ export const configSchema = object({
   storage: storageSchema,
   http: httpSchema,
   log: logSchema,
+  extensions: extensionsSchema,
 });
 
 /** A config file that passed {@link configSchema}. */

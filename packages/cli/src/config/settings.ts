@@ -5,14 +5,18 @@ import { LOG_LEVELS, type ZotConfig } from './schema.js';
 export interface Settings {
   distSpecVersion: string;
   storage: { rootDirectory: string; dedupe: boolean; gc: boolean };
-  http: { address: string; port: number; realm: string };
-  log: { level: (typeof LOG_LEVELS)[number]; output?: string };
+  http: { address: string; port: number; realm: string; swagger: boolean };
+  log: { level: (typeof LOG_LEVELS)[number]; output?: string; audit?: string };
+  /** Present when `extensions.metrics` is there and not disabled (as zot). */
+  metrics?: { path: string };
   /** The config as written, for features that read their own keys. */
   config: ZotConfig;
 }
 
 export function resolveSettings(config: ZotConfig, cwd = process.cwd()): Settings {
   const output = config.log?.output;
+  const audit = config.log?.audit;
+  const metrics = config.extensions?.metrics;
   return {
     distSpecVersion: config.distSpecVersion ?? '1.1.0',
     storage: {
@@ -24,8 +28,14 @@ export function resolveSettings(config: ZotConfig, cwd = process.cwd()): Setting
       address: config.http?.address ?? '127.0.0.1',
       port: Number(config.http?.port ?? 5000),
       realm: config.http?.realm ?? 'zot',
+      swagger: config.http?.swagger ?? true,
     },
-    log: { level: config.log?.level ?? 'info', ...(output ? { output: resolve(cwd, output) } : {}) },
+    log: {
+      level: config.log?.level ?? 'info',
+      ...(output ? { output: resolve(cwd, output) } : {}),
+      ...(audit ? { audit: resolve(cwd, audit) } : {}),
+    },
+    ...(metrics && metrics.enable !== false ? { metrics: { path: metrics.prometheus?.path ?? '/metrics' } } : {}),
     config,
   };
 }
