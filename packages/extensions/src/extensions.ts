@@ -77,7 +77,8 @@ export function createExtensions(options: ExtensionsOptions): Extensions {
         version: options.version,
         description: 'OCI distribution-spec v1.1 registry (zot-compatible configuration), plus health, metrics and documentation endpoints.',
         ...(options.basicAuth ? { security: 'basic' as const } : {}),
-        routes: () => [...routes, ...(options.otherRoutes?.() ?? []), ...registryRoutes],
+        // The registry API first: it is what readers come for.
+        routes: () => [...registryRoutes, ...(options.otherRoutes?.() ?? []), ...routes],
       }),
     );
   }
