@@ -140,7 +140,13 @@ async function startServers(ctx, pass, passDir, errors) {
         name === 'zot'
           ? await startZot(dir, pass, { cpuProfDir: ctx.options.cpuProf ? join(PROFILE_DIR, pass.name) : undefined })
           : await startDistribution(dir, pass);
-      server.client = new RegistryClient({ baseUrl: server.baseUrl, ca: pass.tls?.ca, authorization: pass.auth?.header });
+      server.client = new RegistryClient({
+        baseUrl: server.baseUrl,
+        ca: pass.tls?.ca,
+        caFile: pass.tls?.caFile,
+        authorization: pass.auth?.header,
+        transfer: ctx.options.client,
+      });
       servers.push(server);
       log(`${server.label} on ${server.baseUrl} (pid ${server.pid})`);
     } catch (err) {
@@ -162,7 +168,12 @@ async function runPass(ctx, pass) {
   try {
     if (ctx.options.phases.includes('pull')) {
       pctx.nginx = await startNginx(join(passDir, 'nginx'), ctx.blob.file, pass);
-      pctx.nginxClient = new RegistryClient({ baseUrl: pctx.nginx.origin, ca: pass.tls?.ca });
+      pctx.nginxClient = new RegistryClient({
+        baseUrl: pctx.nginx.origin,
+        ca: pass.tls?.ca,
+        caFile: pass.tls?.caFile,
+        transfer: ctx.options.client,
+      });
       log(`nginx on ${pctx.nginx.origin} (pid ${pctx.nginx.pid})`);
     }
     for (const id of ctx.options.phases) {

@@ -26,6 +26,8 @@ Options:
   --loadgen <tool>      GET load tool: wrk (default; ~4x less CPU per request than autocannon, which
                         matters when it shares 2 cores with the server) or autocannon. HEAD always uses
                         ab -i -k (wrk 4.1 and autocannon 8 stall on HEAD answers).
+  --client <tool>       what moves monolithic pushes and pulls: curl (default; -T FILE, -o /dev/null) or
+                        node (a node:http client). Chunked pushes always use node:http.
   --servers <list>      zot,distribution (default both)
   --cpu-prof            run zot-ts under node --cpu-prof and print its top functions by self time
   --json <file>         also write the results as JSON to this file
@@ -73,6 +75,7 @@ export function parseOptions(argv) {
       'big-size': { type: 'string' },
       loadgen: { type: 'string' },
       servers: { type: 'string' },
+      client: { type: 'string' },
       'cpu-prof': { type: 'boolean' },
       json: { type: 'string' },
       workdir: { type: 'string' },
@@ -96,6 +99,7 @@ export function parseOptions(argv) {
     auth: values.auth === true,
     bigSize: values['big-size'] ? parseSize(values['big-size']) : quick ? 64 * 1024 ** 2 : 4 * 1024 ** 3,
     loadgen: values.loadgen ?? 'wrk',
+    client: values.client ?? 'curl',
     servers: (values.servers ?? 'zot,distribution').split(',').map((s) => s.trim()).filter(Boolean),
     cpuProf: values['cpu-prof'] === true,
     json: values.json,
@@ -106,6 +110,7 @@ export function parseOptions(argv) {
   for (const p of phases) if (!ALL_PHASES.includes(p)) throw new Error(`unknown phase "${p}" (phases: ${ALL_PHASES.join(', ')})`);
   if (values.big && !phases.includes('big')) phases.push('big');
   options.phases = ALL_PHASES.filter((p) => phases.includes(p));
+  if (!['curl', 'node'].includes(options.client)) throw new Error('--client must be curl or node');
   if (!['autocannon', 'wrk'].includes(options.loadgen)) throw new Error('--loadgen must be autocannon or wrk');
   for (const s of options.servers) {
     if (!['zot', 'distribution'].includes(s)) throw new Error(`unknown server "${s}" (zot, distribution)`);

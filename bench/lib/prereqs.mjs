@@ -18,6 +18,7 @@ const PACKAGES = {
   openssl: '/usr/bin/openssl',
   skopeo: '/usr/bin/skopeo',
   wrk: '/usr/bin/wrk',
+  curl: '/usr/bin/curl',
 };
 
 function missingPackages() {

@@ -5,6 +5,7 @@ import { createReadStream } from 'node:fs';
 import http from 'node:http';
 import https from 'node:https';
 import { pipeline } from 'node:stream/promises';
+import { curlTransfer } from './curl.mjs';
 
 const READ_BUFFER = 1024 * 1024;
 
@@ -16,8 +17,13 @@ export class HttpStatusError extends Error {
 }
 
 export class RegistryClient {
-  /** @param {{ baseUrl: string, ca?: string, authorization?: string }} options */
-  constructor({ baseUrl, ca, authorization }) {
+  /**
+   * @param {{ baseUrl: string, ca?: string, caFile?: string, authorization?: string, transfer?: 'curl'|'node' }} options
+   * `transfer`: what moves big blob bodies (monolithic push, pull); chunked uploads always use Node.
+   */
+  constructor({ baseUrl, ca, caFile, authorization, transfer = 'curl' }) {
+    this.caFile = caFile;
+    this.transfer = transfer;
     this.base = new URL(baseUrl);
     this.secure = this.base.protocol === 'https:';
     const Agent = this.secure ? https.Agent : http.Agent;
@@ -73,6 +79,18 @@ export class RegistryClient {
   /** POST, then one PUT ?digest= whose body streams from `file`. */
   async pushMonolithic(repo, { file, size, digest }) {
     const location = await this.startUpload(repo);
+    if (this.transfer === 'curl') {
+      const r = await curlTransfer({
+        method: 'PUT',
+        url: withDigest(location, digest),
+        uploadFile: file,
+        headers: this.curlHeaders({ 'Content-Type': 'application/octet-stream' }),
+        caFile: this.caFile,
+      });
+      if (r.status !== 201) throw new HttpStatusError('PUT', new URL(location).pathname, r.status);
+      if (r.bytes !== size) throw new Error(`curl sent ${r.bytes} bytes, expected ${size}`);
+      return;
+    }
     await this.request('PUT', withDigest(location, digest), {
       headers: { 'content-type': 'application/octet-stream', 'content-length': String(size) },
       body: createReadStream(file, { highWaterMark: READ_BUFFER }),
@@ -109,10 +127,24 @@ export class RegistryClient {
     });
   }
 
-  /** Downloads a blob, counting and dropping its bytes. Returns the byte count. */
+  /** Downloads a blob (or any URL of this server) to nowhere. Returns the byte count. */
   async pullBlob(repo, digest) {
-    const res = await this.request('GET', `/v2/${repo}/blobs/${digest}`, { discardBody: true, expect: 200 });
+    return this.download(`/v2/${repo}/blobs/${digest}`);
+  }
+
+  async download(target) {
+    const url = new URL(target, this.base);
+    if (this.transfer === 'curl') {
+      const r = await curlTransfer({ method: 'GET', url: url.toString(), headers: this.curlHeaders(), caFile: this.caFile });
+      if (r.status !== 200) throw new HttpStatusError('GET', url.pathname, r.status);
+      return r.bytes;
+    }
+    const res = await this.request('GET', url.toString(), { discardBody: true, expect: 200 });
     return res.bytes;
+  }
+
+  curlHeaders(headers = {}) {
+    return this.authorization ? { ...headers, Authorization: this.authorization } : headers;
   }
 
   async deleteBlob(repo, digest) {
