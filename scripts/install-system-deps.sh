@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Installs the Debian packages the test suite drives for real (container clients, OpenLDAP, htpasswd, ...).
+# Installs the Debian packages the test suite drives for real (container clients, OpenLDAP, htpasswd, Chromium
+# for the Swagger UI test, ...).
 # Idempotent: checks for each package's main binary first, so it costs a few milliseconds when all are present.
 # Not root: prints what is missing and exits 0, so a developer can still build and run the unit tests.
 set -euo pipefail
@@ -16,6 +17,7 @@ checks=(
   openssl:openssl
   curl:curl
   jq:jq
+  chromium:chromium
 )
 
 has_binary() {

@@ -1,5 +1,6 @@
 #!/usr/bin/env node
-// Runs every compiled test file with node's own test runner and exits with its exit code.
+// Runs every compiled test file (packages/*/dist/test, examples/dist/test) and bench/test/*.test.mjs with node's
+// own test runner and exits with its exit code.
 //   node scripts/run-tests.mjs            all tests
 //   node scripts/run-tests.mjs e2e auth   only files whose path contains "e2e" or "auth"
 // The spec reporter is forced (node picks TAP when stdout is not a terminal) so the run ends with node's
@@ -23,14 +24,15 @@ function findTests(dir, found = []) {
     const path = join(dir, entry.name);
     if (entry.isDirectory()) {
       if (!SKIPPED_DIRS.has(entry.name)) findTests(path, found);
-    } else if (entry.isFile() && entry.name.endsWith('.test.js')) {
+    } else if (entry.isFile() && (entry.name.endsWith('.test.js') || entry.name.endsWith('.test.mjs'))) {
       found.push(path);
     }
   }
   return found;
 }
 
-const testRoots = [join(repoRoot, 'examples', 'dist', 'test')];
+// Compiled TypeScript tests, plus the benchmark scripts' own plain-JavaScript tests.
+const testRoots = [join(repoRoot, 'examples', 'dist', 'test'), join(repoRoot, 'bench', 'test')];
 const packagesDir = join(repoRoot, 'packages');
 for (const pkg of existsSync(packagesDir) ? readdirSync(packagesDir, { withFileTypes: true }) : []) {
   if (pkg.isDirectory()) testRoots.push(join(packagesDir, pkg.name, 'dist', 'test'));
