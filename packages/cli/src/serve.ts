@@ -1,8 +1,10 @@
+import type { Security } from '@zotjs/auth';
 import type { Extensions } from '@zotjs/extensions';
 import { createServer, ensureRootDirectory, type RegistryServer } from '@zotjs/koa';
 import type { Logger } from 'pino';
 import type { Settings } from './config/settings.js';
 import { buildExtensions } from './extensions.js';
+import { buildSecurity, reloadCertificatesOnSighup } from './security.js';
 
 export interface ServeOptions {
   settings: Settings;
@@ -19,13 +21,16 @@ export interface ServeOptions {
  * Builds the server the config describes. Features configured in the file (auth, access
  * control, TLS, extensions) plug in here as they are added.
  */
-export function buildServer(settings: Settings, logger: Logger, extensions?: Extensions): RegistryServer {
+export function buildServer(settings: Settings, logger: Logger, extensions?: Extensions, security?: Security): RegistryServer {
   return createServer({
     rootDirectory: settings.storage.rootDirectory,
     address: settings.http.address,
     port: settings.http.port,
     logger,
     ...(extensions ? { extraRoutes: extensions.routes, onRequestEnd: (record) => extensions.observe(record) } : {}),
+    ...(security?.tls ? { tls: security.tls.serverOptions() } : {}),
+    ...(security?.authenticator ? { authenticator: security.authenticator } : {}),
+    ...(security?.authorizer ? { authorizer: security.authorizer } : {}),
   });
 }
 
@@ -46,8 +51,23 @@ async function run(options: ServeOptions, extensions: Extensions): Promise<numbe
   const { settings, logger } = options;
   // First storage check before listening: /startupz and /readyz are right from the first request.
   await extensions.start();
-  const server = buildServer(settings, logger, extensions);
-  const address = await server.listen();
+  // TLS files, htpasswd and LDAP settings are read before listening: a bad path stops startup.
+  const security = await buildSecurity(settings.config.http, settings.http.realm, logger);
+  try {
+    return await listenUntilStopped(options, extensions, security);
+  } finally {
+    await security.close();
+  }
+}
+
+async function listenUntilStopped(options: ServeOptions, extensions: Extensions, security: Security): Promise<number> {
+  const { settings, logger } = options;
+  const server = buildServer(settings, logger, extensions, security);
+  const stopReloading = reloadCertificatesOnSighup(security, server.server, logger);
+  const address = await server.listen().catch((err: unknown) => {
+    stopReloading();
+    throw err;
+  });
   logger.info(
     {
       url: address.url,
@@ -63,6 +83,7 @@ async function run(options: ServeOptions, extensions: Extensions): Promise<numbe
   const signal = await options.stopSignal;
   const deadlineMs = options.shutdownDeadlineMs ?? 10_000;
   logger.info({ signal, deadlineMs }, 'shutting down: finishing in-flight requests');
+  stopReloading();
   const clean = await server.close(deadlineMs);
   logger.info({ clean }, 'stopped');
   return 0;

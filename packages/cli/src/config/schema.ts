@@ -7,6 +7,7 @@
  * config file works as it is, minus the features zot-ts does not implement (those are refused
  * with their path rather than silently ignored).
  */
+import { securityNode, withSecurityChecks } from '../security.js';
 import { boolean, duration, object, oneOf, port, string, type Infer } from './schema-kit.js';
 
 export const LOG_LEVELS = ['trace', 'debug', 'info', 'warn', 'error', 'fatal'] as const;
@@ -19,12 +20,18 @@ export const storageSchema = object({
   gcInterval: duration({ description: 'how often gc runs' }),
 });
 
-export const httpSchema = object({
-  address: string({ nonEmpty: true, description: 'listen address, e.g. 127.0.0.1 or 0.0.0.0' }),
-  port: port({ description: 'listen port' }),
-  realm: string({ description: 'realm announced in WWW-Authenticate' }),
-  swagger: boolean({ description: 'serve the OpenAPI document (/openapi.json, /openapi.yaml) and Swagger UI (/swagger/); default true' }),
-});
+// tls, auth and accessControl are checked in full by @zotjs/auth (see ../security.ts).
+export const httpSchema = withSecurityChecks(
+  object({
+    address: string({ nonEmpty: true, description: 'listen address, e.g. 127.0.0.1 or 0.0.0.0' }),
+    port: port({ description: 'listen port' }),
+    realm: string({ description: 'realm announced in WWW-Authenticate' }),
+    swagger: boolean({ description: 'serve the OpenAPI document (/openapi.json, /openapi.yaml) and Swagger UI (/swagger/); default true' }),
+    tls: securityNode('tls'),
+    auth: securityNode('auth'),
+    accessControl: securityNode('accessControl'),
+  }),
+);
 
 export const logSchema = object({
   level: oneOf(LOG_LEVELS, { description: 'least severe level written' }),
