@@ -18,6 +18,7 @@ checks=(
   curl:curl
   jq:jq
   chromium:chromium
+  chromium:chromium
 )
 
 has_binary() {
