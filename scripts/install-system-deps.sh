@@ -18,7 +18,6 @@ checks=(
   curl:curl
   jq:jq
   chromium:chromium
-  chromium:chromium
 )
 
 has_binary() {
