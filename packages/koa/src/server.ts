@@ -142,19 +142,17 @@ export function createServer(config: ServerConfig): RegistryServer {
     close(deadlineMs = 10_000) {
       closing = true;
       return new Promise((resolve) => {
-        let timer: NodeJS.Timeout | undefined;
-        server.close(() => {
-          if (timer) clearTimeout(timer);
-          resolve(true);
-        });
-        server.closeIdleConnections();
-        if (!server.listening) return;
-        timer = setTimeout(() => {
+        const timer = setTimeout(() => {
           logger?.warn({ deadlineMs, inFlight: busy.size }, 'shutdown deadline reached: closing busy connections');
           server.closeAllConnections();
           resolve(false);
         }, deadlineMs);
         timer.unref();
+        server.close(() => {
+          clearTimeout(timer);
+          resolve(true);
+        });
+        server.closeIdleConnections();
       });
     },
   };
