@@ -236,14 +236,14 @@ async function runPhase(ctx, phase, errors) {
     if (phase.reference) {
       const r = await phase.reference(ctx, rep);
       references.push(r);
-      log(`  ${'nginx'.padEnd(12)} rep ${rep + 1}: ${describe(r)}`);
+      log(`  ${phase.referenceName.padEnd(12)} rep ${rep + 1}: ${describe(r)}`);
     }
   }
   const out = { title: phase.title, rate: phase.rate === true };
   for (const [name, list] of samples) {
     if (list.length > 0 && !failed.has(name)) out[name] = combine(list);
   }
-  if (references.length) out.reference = combine(references);
+  if (references.length) out.reference = { name: phase.referenceName, ...combine(references) };
   return out;
 }
 
@@ -261,11 +261,17 @@ function describe(f) {
 function printReferences(results) {
   const r = results.references;
   const lines = ['', 'physical references (same run):'];
-  if (r.sha256Node) lines.push(`  SHA-256, one core, node:crypto      ${(r.sha256Node / MB).toFixed(0)} MB/s`);
-  if (r.sha256Openssl) lines.push(`  SHA-256, one core, openssl speed    ${(r.sha256Openssl / MB).toFixed(0)} MB/s`);
+  if (r.sha256Node) lines.push(`  ${'SHA-256, one core, node:crypto'.padEnd(45)} ${(r.sha256Node / MB).toFixed(0)} MB/s`);
+  if (r.sha256Openssl) lines.push(`  ${'SHA-256, one core, openssl speed'.padEnd(45)} ${(r.sha256Openssl / MB).toFixed(0)} MB/s`);
   for (const [name, pass] of Object.entries(results.passes)) {
-    const ngx = pass.phases.pull?.reference?.mbps;
-    if (ngx) lines.push(`  nginx serving the blob (${name.padEnd(8)})  ${ngx.toFixed(0)} MB/s`);
+    for (const [id, label] of [
+      ['push', 'dd write+fsync of the blob'],
+      ['chunked', 'dd write+fsync of the blob'],
+      ['pull', 'nginx serving the blob'],
+    ]) {
+      const ref = pass.phases[id]?.reference?.mbps;
+      if (ref) lines.push(`  ${label.padEnd(27)} (${`${name}, ${id})`.padEnd(16)} ${ref.toFixed(0)} MB/s`);
+    }
   }
   process.stdout.write(`${lines.join('\n')}\n`);
 }

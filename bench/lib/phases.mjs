@@ -13,6 +13,22 @@ const settle = () => runCommand('sync', []);
 
 // ---- blob transfers ----------------------------------------------------------------------------
 
+/**
+ * The storage path's own limit: the blob copied by `dd` into the work folder (same filesystem as both
+ * registries' storage) with an fsync at the end, as both registries fsync an uploaded blob before
+ * acknowledging it.
+ */
+async function diskWriteReference(ctx) {
+  const target = join(ctx.passDir, 'dd-copy.bin');
+  const start = process.hrtime.bigint();
+  const r = await runCommand('dd', [`if=${ctx.blob.file}`, `of=${target}`, 'bs=1M', 'conv=fsync']);
+  const s = seconds(start);
+  rmSync(target, { force: true });
+  if (r.code !== 0) throw new Error(`dd failed: ${r.stderr.trim()}`);
+  await settle();
+  return { mbps: ctx.blob.size / s / 1e6, seconds: s };
+}
+
 const push = {
   id: 'push',
   title: 'monolithic push',
@@ -25,6 +41,8 @@ const push = {
     return { mbps: blob.size / s / 1e6, seconds: s, cleanup: () => server.client.deleteBlob(repo, blob.digest) };
   },
   after: settle,
+  reference: diskWriteReference,
+  referenceName: 'dd write+fsync',
 };
 
 const chunked = {
@@ -39,6 +57,8 @@ const chunked = {
     return { mbps: blob.size / s / 1e6, seconds: s, cleanup: () => server.client.deleteBlob(repo, blob.digest) };
   },
   after: settle,
+  reference: diskWriteReference,
+  referenceName: 'dd write+fsync',
 };
 
 const pull = {
@@ -59,6 +79,7 @@ const pull = {
     if (bytes !== ctx.blob.size) throw new Error(`pulled ${bytes} bytes, expected ${ctx.blob.size}`);
     return { mbps: bytes / s / 1e6, seconds: s };
   },
+  referenceName: 'nginx',
   /** The same file from nginx: the physical reference for pulls. */
   async reference(ctx) {
     const start = process.hrtime.bigint();

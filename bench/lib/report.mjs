@@ -26,6 +26,10 @@ export function buildRows(results) {
           target: plain ? `>= ${factor}x SHA-256` : undefined,
           met: plain && sha ? z('mbps') / (sha / MB) >= factor : undefined,
         }));
+        const dd = phase.reference?.mbps;
+        if (dd !== undefined) {
+          add(figure(`  ${phase.title} vs storage write (MB/s)`, z('mbps'), d('mbps'), { limitName: 'dd write+fsync', limit: dd * MB }));
+        }
       } else if (id === 'pull') {
         const ngx = phase.reference?.mbps;
         add(figure(`${phase.title} (MB/s)`, z('mbps'), d('mbps'), {
