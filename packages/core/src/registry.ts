@@ -16,6 +16,7 @@ import {
 import { KeyedMutex } from './util/keyed-mutex.js';
 import { LruCache } from './util/lru.js';
 import { BodyTooLargeError, HashingCounter, readAll } from './util/streams.js';
+import { CorruptContentError, VerifyingStream } from './util/verifying-stream.js';
 
 export interface RegistryOptions {
   storage: RegistryStorage;
@@ -23,6 +24,26 @@ export interface RegistryOptions {
   maxManifestBytes?: number;
   /** Allow DELETE of manifests, tags and blobs (default true). When false they answer 405. */
   deleteEnabled?: boolean;
+  /**
+   * Re-hash every whole-blob read while it streams and fail the stream instead of ending it when
+   * the stored bytes no longer match their digest (default true). One hash pass per pull.
+   */
+  verifyBlobReads?: boolean;
+  /** Called when stored content turns out corrupt (log it, count it). */
+  onCorruptContent?: (event: CorruptContentEvent) => void;
+  /**
+   * Upload sessions idle for longer than this (ms) are treated as abandoned: answered
+   * BLOB_UPLOAD_UNKNOWN and removed (default 1 hour; garbage collection removes the ones nobody
+   * comes back to). 0 disables the check.
+   */
+  uploadExpiryMs?: number;
+}
+
+export interface CorruptContentEvent {
+  repository: string;
+  digest: string;
+  /** What the stored bytes hash to. */
+  actual: string;
 }
 
 export interface BlobStat {
@@ -75,6 +96,7 @@ export interface ChunkOptions {
 }
 
 const DEFAULT_MAX_MANIFEST = 4 * 1024 * 1024;
+const DEFAULT_UPLOAD_EXPIRY_MS = 60 * 60 * 1000;
 const EMPTY_SHA256 = digestOf('sha256', new Uint8Array()).value;
 
 /**
@@ -86,6 +108,9 @@ export class Registry {
   readonly storage: RegistryStorage;
   readonly maxManifestBytes: number;
   readonly deleteEnabled: boolean;
+  readonly verifyBlobReads: boolean;
+  readonly uploadExpiryMs: number;
+  private readonly onCorruptContent: ((event: CorruptContentEvent) => void) | undefined;
 
   private readonly sessionLocks = new KeyedMutex();
   // Running sha256 of each session this process fed, so PUT after PATCH does not re-read the data.
@@ -94,11 +119,16 @@ export class Registry {
   // Manifests are immutable by digest, so their bytes and parsed form cache safely.
   private readonly manifestBytes = new LruCache<string, Buffer>(64 * 1024 * 1024, (b) => b.length);
   private readonly manifestInfos = new LruCache<string, ManifestInfo>(16384);
+  // Blobs found corrupt while being read, refused up front from then on (until written again).
+  private readonly corrupt = new LruCache<string, string>(16384);
 
   constructor(options: RegistryOptions) {
     this.storage = options.storage;
     this.maxManifestBytes = options.maxManifestBytes ?? DEFAULT_MAX_MANIFEST;
     this.deleteEnabled = options.deleteEnabled ?? true;
+    this.verifyBlobReads = options.verifyBlobReads ?? true;
+    this.uploadExpiryMs = options.uploadExpiryMs ?? DEFAULT_UPLOAD_EXPIRY_MS;
+    this.onCorruptContent = options.onCorruptContent;
   }
 
   // ---- blobs -------------------------------------------------------------------------------
@@ -111,9 +141,13 @@ export class Registry {
     return { digest: d.value, size };
   }
 
-  /** The blob's bytes, or the inclusive `range` of them. Throws 416 for an unsatisfiable range. */
+  /**
+   * The blob's bytes, or the inclusive `range` of them. Throws 416 for an unsatisfiable range.
+   * A whole-blob stream is verified while it flows (see {@link RegistryOptions.verifyBlobReads}).
+   */
   async readBlob(repository: string, digest: string, range?: ByteRange, signal?: AbortSignal): Promise<BlobContent> {
     const { size } = await this.statBlob(repository, digest);
+    if (this.corrupt.get(blobKey(repository, digest)) !== undefined) throw corruptContent(digest);
     let served: ByteRange | undefined;
     if (range) {
       if (range.start >= size || range.start > range.end) {
@@ -125,9 +159,30 @@ export class Registry {
       served = { start: range.start, end: Math.min(range.end, size - 1) };
     }
     const readOptions = { ...(served ? { range: served } : {}), ...(signal ? { signal } : {}) };
-    const stream = await this.storage.readBlob(repository, digest, readOptions);
-    if (!stream) throw blobUnknown(digest);
+    const stored = await this.storage.readBlob(repository, digest, readOptions);
+    if (!stored) throw blobUnknown(digest);
+    let stream = stored;
+    if (!served && this.verifyBlobReads) {
+      const verifier = new VerifyingStream(parseDigest(digest), size, (err) => this.markCorrupt(repository, err));
+      // Errors travel both ways: a failed read fails the verifier, a destroyed verifier closes the file.
+      pipeline(stored, verifier, () => undefined);
+      stream = verifier;
+    }
     return { digest, size, stream, ...(served ? { range: served } : {}) };
+  }
+
+  /** Whether a read found this blob corrupt (it is refused until it is written again). */
+  isMarkedCorrupt(repository: string, digest: string): boolean {
+    return this.corrupt.get(blobKey(repository, digest)) !== undefined;
+  }
+
+  private markCorrupt(repository: string, err: CorruptContentError): void {
+    this.corrupt.set(blobKey(repository, err.expected), err.actual);
+    this.onCorruptContent?.({ repository, digest: err.expected, actual: err.actual });
+  }
+
+  private clearCorrupt(repository: string, digest: string): void {
+    this.corrupt.delete(blobKey(repository, digest));
   }
 
   async deleteBlob(repository: string, digest: string): Promise<void> {
@@ -146,7 +201,9 @@ export class Registry {
     const d = parseDigest(digest);
     assertRepositoryName(from);
     if (from === repository) return (await this.storage.statBlob(repository, d.value)) !== undefined;
-    return this.storage.mountBlob(from, repository, d.value);
+    const mounted = await this.storage.mountBlob(from, repository, d.value);
+    if (mounted) this.clearCorrupt(repository, d.value);
+    return mounted;
   }
 
   // ---- uploads -----------------------------------------------------------------------------
@@ -163,6 +220,13 @@ export class Registry {
     assertRepositoryName(repository);
     const info = isValidUploadId(uploadId) ? await this.storage.statUpload(repository, uploadId) : undefined;
     if (!info) throw uploadUnknown();
+    const lastActive = (info.modifiedAt ?? info.startedAt).getTime();
+    if (this.uploadExpiryMs > 0 && Date.now() - lastActive > this.uploadExpiryMs) {
+      // Abandoned: the client would not get its data back in one piece anyway after a gc pass.
+      await this.storage.deleteUpload(repository, uploadId).catch(() => undefined);
+      this.sessionHashes.delete(sessionKey(repository, uploadId));
+      throw uploadUnknown();
+    }
     return { repository, uploadId, size: info.size };
   }
 
@@ -200,6 +264,7 @@ export class Registry {
       }
       await this.storage.commitUpload(repository, uploadId, expected.value);
       this.sessionHashes.delete(sessionKey(repository, uploadId));
+      this.clearCorrupt(repository, expected.value);
       return { digest: expected.value, size: status.size };
     });
   }
@@ -298,10 +363,16 @@ export class Registry {
     await this.assertReferencesExist(repository, info);
 
     await this.storage.putBlob(repository, digest, bytes);
+    this.clearCorrupt(repository, digest);
     this.manifestInfos.set(digest, info);
     const entry: Descriptor = { mediaType: info.mediaType, digest, size: bytes.length };
     if (info.artifactType) entry.artifactType = info.artifactType;
-    await this.storage.updateIndex(repository, (index) => (byDigest ? addUntagged(index, entry) : setTag(index, reference, entry)));
+    await this.storage.updateIndex(repository, (index) => {
+      // Children checked above may have been removed from the index since (garbage collection of
+      // untagged manifests): their blobs were touched, so they are still there; list them again.
+      const withChildren = keepChildren(index, info.children);
+      return byDigest ? (addUntagged(withChildren, entry) ?? (withChildren !== index ? withChildren : undefined)) : setTag(withChildren, reference, entry);
+    });
     return { digest, ...(info.subject ? { subject: info.subject.digest } : {}) };
   }
 
@@ -399,9 +470,16 @@ export class Registry {
     // The cache is shared by all repositories: only use it once this repository holds the digest
     // (the caller resolved it through this repository's index).
     if (cached) return cached;
+    if (this.corrupt.get(blobKey(repository, digest)) !== undefined) throw corruptContent(digest);
     const stream = await this.storage.readBlob(repository, digest);
     if (!stream) return undefined;
     const bytes = await readAll(stream, Math.max(this.maxManifestBytes, 64 * 1024 * 1024));
+    const parsed = parseDigest(digest);
+    const actual = digestOf(parsed.algorithm, bytes).value;
+    if (actual !== digest) {
+      this.markCorrupt(repository, new CorruptContentError(digest, actual, bytes.length));
+      throw corruptContent(digest);
+    }
     this.manifestBytes.set(digest, bytes);
     return bytes;
   }
@@ -409,7 +487,13 @@ export class Registry {
   private async loadManifestInfo(repository: string, entry: Descriptor): Promise<ManifestInfo | undefined> {
     const cached = this.manifestInfos.get(entry.digest);
     if (cached) return cached;
-    const bytes = await this.loadManifestBytes(repository, entry.digest);
+    let bytes: Buffer | undefined;
+    try {
+      bytes = await this.loadManifestBytes(repository, entry.digest);
+    } catch (err) {
+      if (err instanceof RegistryError) return undefined; // corrupt: not listed, the scrub names it
+      throw err;
+    }
     if (!bytes) return undefined;
     try {
       const info = parseManifest(bytes, entry.mediaType);
@@ -420,12 +504,15 @@ export class Registry {
     }
   }
 
+  /**
+   * Checks that what the manifest references is here, touching it at the same time: from now on
+   * garbage collection sees these blobs as new and keeps them while the manifest is written.
+   */
   private async assertReferencesExist(repository: string, info: ManifestInfo): Promise<void> {
-    const missing: string[] = [];
     // Foreign (non-distributable) layers carry `urls` and live elsewhere.
     const blobs = info.blobs.filter((b) => !(Array.isArray(b.urls) && b.urls.length > 0));
-    const sizes = await Promise.all(blobs.map((b) => this.storage.statBlob(repository, b.digest)));
-    blobs.forEach((b, i) => sizes[i] === undefined && missing.push(b.digest));
+    const digests = [...new Set([...blobs, ...info.children].map((d) => d.digest))];
+    const missing = digests.length > 0 ? await this.storage.touchBlobs(repository, digests) : [];
     if (info.children.length > 0) {
       const index = await this.storage.readIndex(repository);
       const held = new Set(index?.manifests.map((m) => m.digest));
@@ -500,6 +587,25 @@ function paginate(sorted: string[], { n, last }: PageOptions): Page<string> {
 
 function sessionKey(repository: string, uploadId: string): string {
   return `${repository}\u0000${uploadId}`;
+}
+
+function blobKey(repository: string, digest: string): string {
+  return `${repository}\u0000${digest}`;
+}
+
+/** The index with an untagged entry added for each child manifest it no longer lists. */
+function keepChildren(index: RepositoryIndex, children: Descriptor[]): RepositoryIndex {
+  if (children.length === 0) return index;
+  const held = new Set(index.manifests.map((m) => m.digest));
+  const lost = children.filter((c) => !held.has(c.digest));
+  if (lost.length === 0) return index;
+  const entries = [...new Map(lost.map((c) => [c.digest, { mediaType: c.mediaType, digest: c.digest, size: c.size }])).values()];
+  return { ...index, manifests: [...index.manifests, ...entries] };
+}
+
+function corruptContent(digest: string): RegistryError {
+  // A server-side fault: the client's request was fine, the stored bytes are not.
+  return new RegistryError('INTERNAL_ERROR', 'stored content is corrupt and is not served', { detail: { digest } });
 }
 
 function blobUnknown(digest: string): RegistryError {

@@ -41,15 +41,32 @@ export interface RegistryStorage {
   /** The blob's bytes (or an inclusive byte range of them); undefined if absent. */
   readBlob(repository: string, digest: string, options?: ReadBlobOptions): Promise<Readable | undefined>;
 
-  /** Stores a small, already verified blob (manifests) in one call; creates the repository if needed. */
+  /**
+   * Stores a small, already verified blob (manifests) in one call; creates the repository if needed.
+   * When the repository already holds the blob, its modification time is refreshed instead (as
+   * {@link touchBlobs} does), so garbage collection sees it as new.
+   */
   putBlob(repository: string, digest: string, data: Uint8Array): Promise<void>;
 
-  /** Removes the blob from the repository; false if it was not there. */
-  deleteBlob(repository: string, digest: string): Promise<boolean>;
+  /**
+   * Removes the blob from the repository; false if it was not there (or, with
+   * `unmodifiedSince`, if it was modified after that date and so was kept).
+   */
+  deleteBlob(repository: string, digest: string, options?: DeleteBlobOptions): Promise<boolean>;
+
+  /**
+   * Refreshes the modification time of each blob the repository holds, and resolves to the
+   * digests it does not hold. Core calls it when a manifest starts referencing blobs, so a
+   * garbage collection running at the same moment keeps them: a touch and a conditional
+   * {@link deleteBlob} (`unmodifiedSince`) of the same blob never interleave. Either the touch
+   * comes first and the blob is kept, or the delete comes first and the touch reports it missing.
+   */
+  touchBlobs(repository: string, digests: readonly string[]): Promise<string[]>;
 
   /**
    * Makes a blob that `fromRepository` holds available in `toRepository` without uploading it again
-   * (cross-repository mount). False if `fromRepository` does not hold it.
+   * (cross-repository mount). False if `fromRepository` does not hold it. The blob's modification
+   * time in `toRepository` is now.
    */
   mountBlob(fromRepository: string, toRepository: string, digest: string): Promise<boolean>;
 
@@ -84,14 +101,32 @@ export interface RegistryStorage {
 
   /** Every upload session of the repository, in any order (abandoned ones are expired). */
   listUploads(repository: string): Promise<UploadEntry[]>;
+
+  /**
+   * Optional: removes what interrupted work left behind anywhere in the storage (temporary files
+   * of a write cut short by a crash, unused deduplication entries) when older than `olderThan`.
+   * Never an upload session or a blob. Garbage collection calls it once per pass. Resolves to the
+   * number of leftovers removed.
+   */
+  removeLeftovers?(olderThan: Date): Promise<number>;
+}
+
+export interface DeleteBlobOptions {
+  /**
+   * Delete only if the blob was last modified (written, mounted, touched) at or before this date.
+   * The check and the delete are atomic with respect to {@link RegistryStorage.touchBlobs}.
+   * Garbage collection deletes this way, so its grace period holds even against a manifest
+   * being pushed at the same moment.
+   */
+  unmodifiedSince?: Date;
 }
 
 export interface BlobEntry {
   digest: string;
   size: number;
   /**
-   * When the blob was last written or mounted here. Garbage collection never removes a blob
-   * younger than its grace period (`gcDelay`), so a blob uploaded just before its manifest is safe.
+   * When the blob was last written, mounted or touched here. Garbage collection never removes a
+   * blob younger than its grace period (`gcDelay`), so a blob uploaded just before its manifest is safe.
    */
   modifiedAt: Date;
 }
@@ -151,8 +186,13 @@ export interface ReadBlobOptions {
 export interface UploadInfo {
   /** Bytes received so far. */
   size: number;
-  /** When the session was created (used to expire abandoned sessions). */
+  /** When the session was created. */
   startedAt: Date;
+  /**
+   * When data was last appended (default: `startedAt`). Sessions idle for longer than the
+   * upload expiry are abandoned and removed by garbage collection.
+   */
+  modifiedAt?: Date;
 }
 
 /** Thrown by {@link RegistryStorage.appendUpload} when `offset` is not the session's size. */

@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { createWriteStream } from 'node:fs';
 import { copyFile, link, open, readFile, readdir, rename, rm, stat, unlink } from 'node:fs/promises';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import {
@@ -11,6 +11,7 @@ import {
   isValidUploadId,
   tryParseDigest,
   type BlobEntry,
+  type DeleteBlobOptions,
   type UploadEntry,
   UploadOffsetError,
   emptyIndex,
@@ -22,6 +23,7 @@ import {
 } from '@zotjs/core';
 import { LayoutPaths } from './paths.js';
 import { RepositoryLocks } from './repository-lock.js';
+import { DedupeStore, listDir, touch } from './dedupe-store.js';
 import { FILE_MODE, createFileOnce, ensureDir, errorCode, isNotFound, syncDir, syncFile, writeFileAtomic } from './fs-util.js';
 
 export interface OciLayoutStorageOptions {
@@ -32,7 +34,15 @@ export interface OciLayoutStorageOptions {
    * push survives power loss, not only a process crash.
    */
   durable?: boolean;
+  /**
+   * Store identical blobs once across repositories, with hard links (default true, as zot).
+   * Each repository still holds its own `blobs/<alg>/<hex>` file: a valid OCI image layout.
+   */
+  dedupe?: boolean;
 }
+
+/** Prefixes of the temporary files atomic writes and mounts create in `.uploads/`. */
+const TEMP_PREFIXES = ['.tmp-', '.mount-'];
 
 const OCI_LAYOUT = JSON.stringify({ imageLayoutVersion: '1.0.0' });
 const STREAM_BUFFER = 1 << 20;
@@ -54,9 +64,12 @@ interface CachedIndex {
  */
 export class OciLayoutStorage implements RegistryStorage {
   readonly paths: LayoutPaths;
+  readonly dedupe: boolean;
   private readonly durable: boolean;
+  private readonly store: DedupeStore;
   private readonly repoLocks = new KeyedMutex();
   private readonly indexLocks = new RepositoryLocks();
+  private readonly blobLocks = new RepositoryLocks(5000, 'blobs.lock');
   // Parsed index.json per repository, trusted while the file's inode/mtime/size are unchanged:
   // every write is a rename, so any writer (even another process) changes the inode.
   private readonly indexCache = new Map<string, CachedIndex>();
@@ -64,6 +77,8 @@ export class OciLayoutStorage implements RegistryStorage {
   constructor(options: OciLayoutStorageOptions) {
     this.paths = new LayoutPaths(options.rootDirectory);
     this.durable = options.durable ?? true;
+    this.dedupe = options.dedupe ?? true;
+    this.store = new DedupeStore(this.paths, this.durable);
   }
 
   async listRepositories(): Promise<string[]> {
@@ -79,7 +94,8 @@ export class OciLayoutStorage implements RegistryStorage {
       if (prefix && entries.some((e) => e.name === 'index.json' && e.isFile())) found.push(prefix);
       await Promise.all(
         entries
-          .filter((e) => e.isDirectory() && !e.name.startsWith('.') && e.name !== 'blobs')
+          // `.uploads`, `_blobstore` and a layout's `blobs` are never repositories.
+          .filter((e) => e.isDirectory() && !e.name.startsWith('.') && !e.name.startsWith('_') && e.name !== 'blobs')
           .map((e) => walk(join(dir, e.name), prefix ? `${prefix}/${e.name}` : e.name)),
       );
     };
@@ -150,19 +166,65 @@ export class OciLayoutStorage implements RegistryStorage {
   async putBlob(repository: string, digest: string, data: Uint8Array): Promise<void> {
     await this.ensureRepository(repository);
     const target = this.paths.blob(repository, digest);
-    if ((await this.statBlob(repository, digest)) === data.length) return; // content-addressed: same name, same bytes
+    // Content-addressed: same name, same bytes. Refresh it instead (atomically with gc's delete).
+    if ((await this.statBlob(repository, digest)) === data.length && (await this.touchBlobs(repository, [digest])).length === 0) return;
+    const uploads = this.paths.uploads(repository);
     await ensureDir(this.paths.blobDir(repository, digest.slice(0, digest.indexOf(':'))));
-    await writeFileAtomic(target, data, this.paths.uploads(repository), this.durable);
+    if (!this.dedupe) {
+      await writeFileAtomic(target, data, uploads, this.durable);
+      return;
+    }
+    const temp = join(uploads, `.tmp-${randomBytes(8).toString('hex')}`);
+    try {
+      await writeFileAtomic(temp, data, uploads, this.durable);
+      await this.store.place(digest, temp, data.length, target, uploads);
+    } finally {
+      await rm(temp, { force: true });
+    }
+    if (this.durable) await syncDir(dirname(target));
   }
 
-  async deleteBlob(repository: string, digest: string): Promise<boolean> {
-    try {
-      await unlink(this.paths.blob(repository, digest));
+  async deleteBlob(repository: string, digest: string, options: DeleteBlobOptions = {}): Promise<boolean> {
+    const file = this.paths.blob(repository, digest);
+    const cutoff = options.unmodifiedSince;
+    const remove = async (): Promise<boolean> => {
+      try {
+        if (cutoff) {
+          const info = await stat(file);
+          if (info.mtime.getTime() > cutoff.getTime()) return false; // touched since: in use
+        }
+        await unlink(file);
+      } catch (err) {
+        if (isNotFound(err)) return false;
+        throw err;
+      }
+      if (this.dedupe) await this.store.release(digest);
       return true;
-    } catch (err) {
-      if (isNotFound(err)) return false;
-      throw err;
-    }
+    };
+    if (!cutoff) return remove();
+    // Under the blob lock, so that no touch lands between the check and the unlink.
+    const lockDir = await this.lockDir(repository);
+    return lockDir ? this.blobLocks.run(repository, lockDir, remove) : false;
+  }
+
+  async touchBlobs(repository: string, digests: readonly string[]): Promise<string[]> {
+    if (digests.length === 0) return [];
+    const lockDir = await this.lockDir(repository);
+    if (!lockDir) return [...digests];
+    return this.blobLocks.run(repository, lockDir, async () => {
+      const missing: string[] = [];
+      await Promise.all(
+        digests.map(async (digest) => {
+          try {
+            await touch(this.paths.blob(repository, digest));
+          } catch (err) {
+            if (isNotFound(err)) missing.push(digest);
+            else throw err;
+          }
+        }),
+      );
+      return missing;
+    });
   }
 
   async mountBlob(fromRepository: string, toRepository: string, digest: string): Promise<boolean> {
@@ -177,6 +239,8 @@ export class OciLayoutStorage implements RegistryStorage {
         if (isNotFound(err)) throw err;
         await copyFile(source, temp);
       });
+      // A link shares the inode's modification time: make it now, or gc would see an old blob here.
+      await touch(temp);
       await rename(temp, this.paths.blob(toRepository, digest));
     } catch (err) {
       await rm(temp, { force: true });
@@ -197,7 +261,7 @@ export class OciLayoutStorage implements RegistryStorage {
     try {
       const info = await stat(this.paths.upload(repository, uploadId));
       const started = info.birthtimeMs > 0 ? info.birthtime : info.ctime;
-      return { size: info.size, startedAt: started };
+      return { size: info.size, startedAt: started, modifiedAt: info.mtime };
     } catch (err) {
       if (isNotFound(err)) return undefined;
       throw err;
@@ -232,11 +296,19 @@ export class OciLayoutStorage implements RegistryStorage {
 
   async commitUpload(repository: string, uploadId: string, digest: string): Promise<void> {
     const file = this.paths.upload(repository, uploadId);
+    const target = this.paths.blob(repository, digest);
     const blobDir = this.paths.blobDir(repository, digest.slice(0, digest.indexOf(':')));
     await ensureDir(blobDir);
     try {
       if (this.durable) await syncFile(file);
-      await rename(file, this.paths.blob(repository, digest));
+      if (this.dedupe) {
+        const { size } = await stat(file);
+        await this.store.place(digest, file, size, target, this.paths.uploads(repository));
+        await unlink(file).catch((err: unknown) => (isNotFound(err) ? undefined : Promise.reject(err)));
+      } else {
+        await rename(file, target);
+        await touch(target);
+      }
     } catch (err) {
       if (isNotFound(err)) throw new RegistryError('BLOB_UPLOAD_UNKNOWN', 'blob upload unknown to registry');
       throw err;
@@ -279,6 +351,38 @@ export class OciLayoutStorage implements RegistryStorage {
       if (info) entries.push({ uploadId: name, ...info });
     }
     return entries;
+  }
+
+  /**
+   * Removes temporary files that writes cut short by a crash left in `.uploads/` (never a
+   * session: those expire through garbage collection), and deduplication store entries no
+   * repository links to any more, when older than `olderThan`.
+   */
+  async removeLeftovers(olderThan: Date): Promise<number> {
+    let removed = 0;
+    for (const repository of await this.listRepositories()) {
+      const uploads = this.paths.uploads(repository);
+      for (const name of await listDir(uploads)) {
+        if (!TEMP_PREFIXES.some((prefix) => name.startsWith(prefix))) continue;
+        const file = join(uploads, name);
+        const info = await stat(file).catch((err: unknown) => (isNotFound(err) ? undefined : Promise.reject(err)));
+        if (info?.isFile() && info.mtime.getTime() < olderThan.getTime()) {
+          await rm(file, { force: true });
+          removed += 1;
+        }
+      }
+    }
+    removed += await this.store.sweep(olderThan);
+    return removed;
+  }
+
+  /** Where the repository's locks live, or undefined when there is no such repository. */
+  private async lockDir(repository: string): Promise<string | undefined> {
+    const uploads = this.paths.uploads(repository);
+    if (await exists(uploads)) return uploads;
+    if (!(await exists(this.paths.index(repository)))) return undefined;
+    await ensureDir(uploads); // a layout made by another tool: add the registry's own folder
+    return uploads;
   }
 
   /** Creates the repository's layout (oci-layout, index.json, folders) if it does not exist yet. */

@@ -5,6 +5,9 @@ import { RegistryError } from '@zotjs/core';
 // entries (`a/blobs` would land in repository `a`'s blob folder).
 const RESERVED_COMPONENTS = new Set(['blobs', 'index.json', 'oci-layout']);
 
+/** Folder (under the root) of the deduplication store. */
+export const BLOB_STORE = '_blobstore';
+
 /** Where each piece of a repository lives on disk (the OCI image layout, plus `.uploads`). */
 export class LayoutPaths {
   readonly root: string;
@@ -38,6 +41,20 @@ export class LayoutPaths {
   blob(repository: string, digest: string): string {
     const colon = digest.indexOf(':');
     return join(this.blobDir(repository, digest.slice(0, colon)), digest.slice(colon + 1));
+  }
+
+  /**
+   * The content-addressed store used for deduplication: one link to each deduplicated blob,
+   * which every repository holding that blob hard-links to. Its name cannot be a repository's
+   * (repository names start with a letter or digit).
+   */
+  get store(): string {
+    return join(this.root, BLOB_STORE);
+  }
+
+  storeBlob(digest: string): string {
+    const colon = digest.indexOf(':');
+    return join(this.store, digest.slice(0, colon), digest.slice(colon + 1));
   }
 
   uploads(repository: string): string {

@@ -6,15 +6,17 @@ import { OciLayoutStorage } from '../src/index.js';
 
 // The OCI-layout backend proves itself with the same kit third-party backends run. Two instances
 // over one folder stand for two processes sharing the storage (replicas, `zot-cli gc`).
-runStorageContract(
-  'OciLayoutStorage',
-  async () => {
-    const rootDirectory = await mkdtemp(join(tmpdir(), 'zot-layout-contract-'));
-    return {
-      storage: new OciLayoutStorage({ rootDirectory }),
-      openPeer: async () => new OciLayoutStorage({ rootDirectory }),
-      cleanup: () => rm(rootDirectory, { recursive: true, force: true }),
-    };
-  },
-  { sharedStorage: true },
-);
+for (const dedupe of [true, false]) {
+  runStorageContract(
+    `OciLayoutStorage (dedupe ${dedupe ? 'on' : 'off'})`,
+    async () => {
+      const rootDirectory = await mkdtemp(join(tmpdir(), 'zot-layout-contract-'));
+      return {
+        storage: new OciLayoutStorage({ rootDirectory, dedupe }),
+        openPeer: async () => new OciLayoutStorage({ rootDirectory, dedupe }),
+        cleanup: () => rm(rootDirectory, { recursive: true, force: true }),
+      };
+    },
+    { sharedStorage: true },
+  );
+}

@@ -315,6 +315,86 @@ export function registerStorageCases(t: TestFunctions, factory: StorageFactory, 
     });
   });
 
+  t.describe('touch and conditional delete (garbage collection safety)', () => {
+    test('touchBlobs refreshes modifiedAt of held blobs and reports the missing ones', async (storage) => {
+      const held = bytes(40);
+      await storage.putBlob('repo', digestOfBytes(held), held);
+      const absent = digestOfBytes(bytes(8));
+      assert.deepEqual(await storage.touchBlobs('repo', []), []);
+      const before = Date.now();
+      assert.deepEqual(await storage.touchBlobs('repo', [digestOfBytes(held), absent]), [absent]);
+      const listed = (await storage.listBlobs('repo')).find((b) => b.digest === digestOfBytes(held));
+      assert.ok(listed && listed.modifiedAt.getTime() >= before - 2000, 'modifiedAt is about the time of the touch');
+      assert.deepEqual(sorted(await storage.touchBlobs('missing/repo', [absent, digestOfBytes(held)])), sorted([absent, digestOfBytes(held)]));
+      assert.deepEqual(await storage.listRepositories(), ['repo'], 'touching does not create repositories');
+    });
+
+    test('deleteBlob with unmodifiedSince deletes old blobs and keeps newer ones', async (storage) => {
+      const data = bytes(100);
+      const digest = digestOfBytes(data);
+      await storage.putBlob('repo', digest, data);
+      assert.equal(await storage.deleteBlob('repo', digest, { unmodifiedSince: new Date(Date.now() - 60_000) }), false, 'modified after the date: kept');
+      assert.equal(await storage.statBlob('repo', digest), 100);
+      assert.equal(await storage.deleteBlob('repo', digest, { unmodifiedSince: new Date(Date.now() + 60_000) }), true, 'older than the date: deleted');
+      assert.equal(await storage.statBlob('repo', digest), undefined);
+      assert.equal(await storage.deleteBlob('repo', digest, { unmodifiedSince: new Date(Date.now() + 60_000) }), false, 'nothing left to delete');
+      assert.equal(await storage.deleteBlob('missing/repo', digest, { unmodifiedSince: new Date() }), false);
+    });
+
+    test('putBlob, commitUpload and mountBlob of a blob already held make it new again', async (storage) => {
+      const data = bytes(300);
+      const digest = digestOfBytes(data);
+      await storage.putBlob('a', digest, data);
+      await storage.putBlob('b', digest, data);
+      const cutoff = new Date(Date.now() + 60_000);
+      // Each write below must move modifiedAt past `recent`, so a conditional delete with it keeps the blob.
+      const recent = new Date(Date.now() - 60_000);
+      await storage.putBlob('a', digest, data);
+      assert.equal(await storage.deleteBlob('a', digest, { unmodifiedSince: recent }), false, 'putBlob again');
+      const id = uploadId();
+      await storage.createUpload('a', id);
+      await storage.appendUpload('a', id, 0, streamOf(data));
+      await storage.commitUpload('a', id, digest);
+      assert.equal(await storage.deleteBlob('a', digest, { unmodifiedSince: recent }), false, 'commitUpload again');
+      assert.equal(await storage.mountBlob('b', 'c', digest), true);
+      assert.equal(await storage.deleteBlob('c', digest, { unmodifiedSince: recent }), false, 'freshly mounted');
+      assert.equal(await storage.deleteBlob('a', digest, { unmodifiedSince: cutoff }), true);
+      assert.deepEqual(await collect((await storage.readBlob('b', digest))!), data, 'the other repositories keep their copy');
+      assert.deepEqual(await collect((await storage.readBlob('c', digest))!), data);
+    });
+
+    test('a touch and a conditional delete never interleave: a blob reported present stays', async (storage) => {
+      const blobs = Array.from({ length: 24 }, () => bytes(64));
+      for (const blob of blobs) await storage.putBlob('race', digestOfBytes(blob), blob);
+      // Every blob is older than the cutoff; a touch after it makes a blob newer (one second of
+      // slack for backends with coarse timestamps).
+      const cutoff = new Date(Date.now() + 200);
+      await new Promise((resolve) => setTimeout(resolve, 1500));
+      const outcomes = await Promise.all(
+        blobs.map(async (blob, i) => {
+          const digest = digestOfBytes(blob);
+          const touch = (): Promise<string[]> => storage.touchBlobs('race', [digest]);
+          const remove = (): Promise<boolean> => storage.deleteBlob('race', digest, { unmodifiedSince: cutoff });
+          // Started in both orders, so either may reach the backend first.
+          let pending: [Promise<string[]>, Promise<boolean>];
+          if (i % 2 === 0) {
+            const touched = touch();
+            pending = [touched, remove()];
+          } else {
+            const removed = remove();
+            pending = [touch(), removed];
+          }
+          const [missing, deleted] = await Promise.all(pending);
+          return { digest, touched: missing.length === 0, deleted, held: (await storage.statBlob('race', digest)) !== undefined };
+        }),
+      );
+      for (const o of outcomes) {
+        assert.ok(!(o.touched && !o.held), `${o.digest}: the touch reported it present, yet it was deleted`);
+        assert.equal(o.deleted, !o.held, `${o.digest}: deleteBlob's answer matches what is left`);
+      }
+    });
+  });
+
   t.describe('uploads', () => {
     test('a new session is empty and knows when it started', async (storage) => {
       const id = uploadId();

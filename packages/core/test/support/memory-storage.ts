@@ -11,6 +11,7 @@ import {
   type RepositoryIndex,
   type UploadInfo,
   type BlobEntry,
+  type DeleteBlobOptions,
   type UploadEntry,
 } from '../../src/index.js';
 
@@ -18,7 +19,7 @@ export interface MemoryRepository {
   index: RepositoryIndex;
   blobs: Map<string, Buffer>;
   blobTimes: Map<string, Date>;
-  uploads: Map<string, { chunks: Buffer[]; size: number; startedAt: Date }>;
+  uploads: Map<string, { chunks: Buffer[]; size: number; startedAt: Date; modifiedAt: Date }>;
 }
 
 export class MemoryStorage implements RegistryStorage {
@@ -58,10 +59,24 @@ export class MemoryStorage implements RegistryStorage {
     repo.blobTimes.set(digest, new Date());
   }
 
-  async deleteBlob(repository: string, digest: string): Promise<boolean> {
+  async deleteBlob(repository: string, digest: string, options: DeleteBlobOptions = {}): Promise<boolean> {
     const repo = this.repositories.get(repository);
+    // Check and delete in one synchronous step: no touch can land in between.
+    const modified = repo?.blobTimes.get(digest);
+    if (options.unmodifiedSince && modified && modified.getTime() > options.unmodifiedSince.getTime()) return false;
     repo?.blobTimes.delete(digest);
     return repo?.blobs.delete(digest) ?? false;
+  }
+
+  async touchBlobs(repository: string, digests: readonly string[]): Promise<string[]> {
+    const repo = this.repositories.get(repository);
+    const now = new Date();
+    const missing: string[] = [];
+    for (const digest of digests) {
+      if (repo?.blobs.has(digest)) repo.blobTimes.set(digest, now);
+      else missing.push(digest);
+    }
+    return missing;
   }
 
   async mountBlob(fromRepository: string, toRepository: string, digest: string): Promise<boolean> {
@@ -74,12 +89,12 @@ export class MemoryStorage implements RegistryStorage {
   }
 
   async createUpload(repository: string, uploadId: string): Promise<void> {
-    this.repository(repository).uploads.set(uploadId, { chunks: [], size: 0, startedAt: new Date() });
+    this.repository(repository).uploads.set(uploadId, { chunks: [], size: 0, startedAt: new Date(), modifiedAt: new Date() });
   }
 
   async statUpload(repository: string, uploadId: string): Promise<UploadInfo | undefined> {
     const upload = this.repositories.get(repository)?.uploads.get(uploadId);
-    return upload ? { size: upload.size, startedAt: upload.startedAt } : undefined;
+    return upload ? { size: upload.size, startedAt: upload.startedAt, modifiedAt: upload.modifiedAt } : undefined;
   }
 
   async appendUpload(repository: string, uploadId: string, offset: number, data: Readable, signal?: AbortSignal): Promise<number> {
@@ -95,6 +110,7 @@ export class MemoryStorage implements RegistryStorage {
       upload.chunks.push(chunk);
       upload.size += chunk.length;
     }
+    upload.modifiedAt = new Date();
     return upload.size;
   }
 
@@ -124,7 +140,7 @@ export class MemoryStorage implements RegistryStorage {
   async listUploads(repository: string): Promise<UploadEntry[]> {
     const repo = this.repositories.get(repository);
     if (!repo) return [];
-    return [...repo.uploads].map(([uploadId, upload]) => ({ uploadId, size: upload.size, startedAt: upload.startedAt }));
+    return [...repo.uploads].map(([uploadId, upload]) => ({ uploadId, size: upload.size, startedAt: upload.startedAt, modifiedAt: upload.modifiedAt }));
   }
 
   /** For tests: how many upload sessions the repository has open. */
@@ -141,7 +157,7 @@ export class MemoryStorage implements RegistryStorage {
     return repo;
   }
 
-  protected upload(repository: string, uploadId: string): { chunks: Buffer[]; size: number; startedAt: Date } {
+  protected upload(repository: string, uploadId: string): { chunks: Buffer[]; size: number; startedAt: Date; modifiedAt: Date } {
     const upload = this.repositories.get(repository)?.uploads.get(uploadId);
     if (!upload) throw new RegistryError('BLOB_UPLOAD_UNKNOWN', 'blob upload unknown to registry');
     return upload;

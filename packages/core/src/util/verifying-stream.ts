@@ -1,0 +1,54 @@
+import { Transform, type TransformCallback } from 'node:stream';
+import { createDigester, type Digest } from '../digest.js';
+
+/** Raised (as the stream's error) when stored bytes no longer hash to their digest. */
+export class CorruptContentError extends Error {
+  constructor(
+    readonly expected: string,
+    readonly actual: string,
+    readonly bytes: number,
+  ) {
+    super(`stored content of ${expected} is corrupt: it hashes to ${actual} (${bytes} bytes read)`);
+    this.name = 'CorruptContentError';
+  }
+}
+
+/**
+ * Passes a whole blob through while hashing it, and fails instead of ending when the bytes do
+ * not hash to `digest` (or their count is not `size`). The last chunk is held back until the
+ * check passed, so a reader of a corrupt blob never receives all of its bytes: with a
+ * Content-Length response the client sees a cut connection, never a clean end with wrong bytes.
+ */
+export class VerifyingStream extends Transform {
+  private readonly hash;
+  private held: Buffer | undefined;
+  private bytes = 0;
+
+  constructor(
+    private readonly digest: Digest,
+    private readonly size: number,
+    private readonly onCorrupt?: (error: CorruptContentError) => void,
+  ) {
+    super({ highWaterMark: 1 << 20 });
+    this.hash = createDigester(digest.algorithm);
+  }
+
+  override _transform(chunk: Buffer, _encoding: BufferEncoding, callback: TransformCallback): void {
+    this.hash.update(chunk);
+    this.bytes += chunk.length;
+    const previous = this.held;
+    this.held = chunk;
+    callback(null, previous);
+  }
+
+  override _flush(callback: TransformCallback): void {
+    const actual = `${this.digest.algorithm}:${this.hash.digest('hex')}`;
+    if (actual !== this.digest.value || this.bytes !== this.size) {
+      const error = new CorruptContentError(this.digest.value, actual, this.bytes);
+      this.onCorrupt?.(error);
+      callback(error);
+      return;
+    }
+    callback(null, this.held);
+  }
+}
