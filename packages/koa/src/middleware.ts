@@ -193,7 +193,7 @@ function writeLog(logger: Logger, record: RequestRecord): void {
  */
 function bodyAlreadyRead(ctx: Context): boolean {
   const parsed = (ctx.request as { body?: unknown }).body !== undefined;
-  return parsed || ctx.req.readableEnded && ctx.req.readableLength === 0 && hasDeclaredBody(ctx);
+  return parsed || (ctx.req.readableEnded && ctx.req.readableLength === 0 && hasDeclaredBody(ctx));
 }
 
 function hasDeclaredBody(ctx: Context): boolean {

@@ -15,7 +15,7 @@ import {
 import { OciLayoutStorage } from '@zotjs/storage-oci-layout';
 import Koa from 'koa';
 import { pino } from 'pino';
-import { registryMiddleware, isRegistryPath, type RequestRecord } from './middleware.js';
+import { registryMiddleware, type RequestRecord } from './middleware.js';
 
 export interface ServerConfig {
   /** Where the OCI layouts live (ignored when `storage` is given). */
@@ -175,4 +175,3 @@ function isClientGone(err: Error): boolean {
   return code === 'ECONNRESET' || code === 'EPIPE' || code === 'ERR_STREAM_PREMATURE_CLOSE' || err.message === 'aborted';
 }
 
-export { isRegistryPath };

@@ -285,8 +285,9 @@ function probe(url: string): Promise<boolean> {
     });
     req.on('timeout', () => req.destroy(new Error('timeout')));
     req.on('error', (err: NodeJS.ErrnoException) => {
-      // With mutual TLS the handshake itself may fail without a client certificate: still up.
-      const up = isHttps && err.code !== 'ECONNREFUSED' && err.code !== 'ECONNRESET' && err.message !== 'timeout';
+      // With mutual TLS the handshake itself fails without a client certificate (an alert, or a
+      // reset under TLS 1.3): the server is up. Only a refused connection or silence means not yet.
+      const up = isHttps && err.code !== 'ECONNREFUSED' && err.message !== 'timeout';
       resolveProbe(up);
     });
     req.end();
