@@ -9,7 +9,7 @@ import { createHtpasswd } from './lib/htpasswd.mjs';
 import { USAGE, parseOptions } from './lib/options.mjs';
 import { PHASES } from './lib/phases.mjs';
 import { checkPrerequisites } from './lib/prereqs.mjs';
-import { installCleanup, runCommand, stopAll } from './lib/processes.mjs';
+import { installCleanup, stopAll, tail } from './lib/processes.mjs';
 import { formatProfile, topSelfTime } from './lib/profile.mjs';
 import { sha256NodeRate, sha256OpensslRate } from './lib/references.mjs';
 import { RegistryClient } from './lib/registry-client.mjs';
@@ -193,17 +193,25 @@ async function runPhase(ctx, phase, errors) {
   log(`${phase.title}: ${reps} repetition(s)`);
   const samples = new Map(ctx.servers.map((s) => [s.name, []]));
   const failed = new Set();
-  const fail = (server, err) => {
+  const fail = async (server, err) => {
     failed.add(server.name);
-    const message = `${phase.title} on ${server.label}: ${err.message}`;
+    // A request error is often the server dying: give its exit a moment to be noticed.
+    await Promise.race([server.process.exited, new Promise((r) => setTimeout(r, 500).unref())]);
+    let message = `${phase.title} on ${server.label}: ${err.message}`;
+    if (server.process.exitInfo !== undefined && !server.deathReported) {
+      // The likely cause of the error: say so once, with the end of its log.
+      server.deathReported = true;
+      message += `\n    ${server.label} exited (${JSON.stringify(server.process.exitInfo)}); end of its log:\n${indent(tail(server.logFile, 15))}`;
+    }
     errors.push(message);
     log(message);
   };
   for (const server of ctx.servers) {
+    if (server.deathReported) continue; // reported once per phase by the loop below
     try {
       await phase.prepare?.(ctx, server);
     } catch (err) {
-      fail(server, err);
+      await fail(server, err);
     }
   }
   const references = [];
@@ -213,6 +221,10 @@ async function runPhase(ctx, phase, errors) {
     const order = rep % 2 === 0 ? ctx.servers : [...ctx.servers].reverse();
     for (const server of order) {
       if (failed.has(server.name)) continue;
+      if (server.deathReported) {
+        await fail(server, new Error('not run: the server exited earlier'));
+        continue;
+      }
       try {
         const state = await phase.prepareRep?.(ctx, server, rep);
         const sampler = new RssSampler(server.pid).start();
@@ -230,7 +242,7 @@ async function runPhase(ctx, phase, errors) {
         await phase.afterRep?.(ctx, server, rep, state);
         await phase.after?.();
       } catch (err) {
-        fail(server, err);
+        await fail(server, err);
       }
     }
     if (phase.reference) {
@@ -293,6 +305,8 @@ function printProfiles(results, dir) {
     }
   }
 }
+
+const indent = (text) => text.split('\n').map((l) => `      ${l}`).join('\n');
 
 function fmtBytes(n) {
   return n >= 1024 ** 3 ? `${(n / 1024 ** 3).toFixed(1)} GiB` : `${(n / 1024 ** 2).toFixed(0)} MiB`;

@@ -53,6 +53,7 @@ export async function startDistribution(dir, pass) {
     name: 'distribution',
     label: 'distribution',
     pid: handle.pid,
+    process: handle,
     baseUrl,
     logFile,
     stop: () => stopProcess(handle, { signal: 'SIGTERM', graceMs: 10000 }),

@@ -56,6 +56,7 @@ export async function startZot(dir, pass, { cpuProfDir } = {}) {
     name: 'zot',
     label: 'zot-ts',
     pid: handle.pid,
+    process: handle,
     baseUrl,
     logFile,
     // SIGTERM: the CLI shuts down gracefully, which also lets node write the --cpu-prof file.
