@@ -148,7 +148,8 @@ export class StorageUsage {
       if (usage && !this.repositories.has(prefix)) this.setRepository(prefix, usage);
     }
     for (const entry of entries) {
-      if (!entry.isDirectory() || entry.name.startsWith('.') || entry.name === 'blobs') continue;
+      // Name components start with [a-z0-9]: `.uploads`, `_blobstore` (dedupe) and `blobs` are never repositories.
+      if (!entry.isDirectory() || !/^[a-z0-9]/.test(entry.name) || entry.name === 'blobs') continue;
       await this.walk(join(dir, entry.name), prefix === '' ? entry.name : `${prefix}/${entry.name}`);
     }
   }

@@ -149,7 +149,7 @@ describe('storage usage', () => {
       assert.equal(snap.uploadSessions, 1);
       assert.equal(snap.bytes, await diskBytes(h.root));
       const layerPath = join(h.root, 'c', 'blobs', 'sha256', a.layerDigest.slice('sha256:'.length));
-      assert.equal((await stat(layerPath)).nlink, 2, 'the mount is a hard link');
+      assert.ok((await stat(layerPath)).nlink >= 2, 'the mount is a hard link');
 
       // Deleting from one repository updates the counters; the shared inode still counts once.
       const del = await send(h.handler, 'DELETE', `/v2/team/a/manifests/${a.manifestDigest}`);
