@@ -29,6 +29,9 @@ export function parseBasicAuthorization(header: string | undefined): BasicAuthPa
   if (colon < 0) return { kind: 'malformed', reason: 'credentials lack a colon' };
   const username = decoded.slice(0, colon);
   const password = decoded.slice(colon + 1);
+  // podman, skopeo and buildah (containers/image) answer a Basic challenge with `Basic Og==`
+  // (empty user and password) when they have no credentials: that caller is anonymous.
+  if (username === '' && password === '') return { kind: 'none' };
   if (username === '') return { kind: 'malformed', reason: 'empty user name' };
   // Control characters (NUL above all) never belong in a user name; refusing them here keeps
   // every backend (file lookup, LDAP filter) from having to think about them.

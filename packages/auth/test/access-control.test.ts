@@ -73,7 +73,12 @@ test('current zot layout with repositories, groups from the identity and from ac
 
 test('anonymous read-only mode', () => {
   const az = authorizer({ repositories: { '**': { anonymousPolicy: ['read'], defaultPolicy: ['read', 'create'] } } });
-  assert.equal(az.allowsAnonymousBase(), true);
+  // The /v2/ ping still challenges (clients only log in after a 401 there) unless asked otherwise.
+  assert.equal(az.allowsAnonymousBase(), false);
+  const config = parseSecurityConfig({ accessControl: { repositories: { '**': { anonymousPolicy: ['read'] } } } }).accessControl!;
+  assert.equal(new AccessControlAuthorizer(config, { anonymousBase: true }).allowsAnonymousBase(), true);
+  const closed = parseSecurityConfig({ accessControl: { repositories: { '**': { defaultPolicy: ['read'] } } } }).accessControl!;
+  assert.equal(new AccessControlAuthorizer(closed, { anonymousBase: true }).allowsAnonymousBase(), false, 'nothing anonymous to read');
   assert.ok(az.authorize(undefined, 'any/repo', 'read'));
   assert.ok(!az.authorize(undefined, 'any/repo', 'create'));
   assert.ok(az.authorize(user('x'), 'any/repo', 'create'));

@@ -20,6 +20,11 @@ test('user and password split at the first colon; the password may contain colon
   });
 });
 
+test('empty user and password (what containers/image sends without credentials) is anonymous', () => {
+  assert.deepEqual(parseBasicAuthorization('Basic Og=='), { kind: 'none' });
+  assert.equal(parseBasicAuthorization(basic(':secret')).kind, 'malformed');
+});
+
 test('other schemes, bad base64, missing colon, empty user and control characters are malformed', () => {
   for (const header of [
     'Bearer abc.def',

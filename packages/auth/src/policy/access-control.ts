@@ -15,13 +15,24 @@ interface CompiledGroup {
   policy: RepositoryPolicyConfig;
 }
 
+export interface AccessControlOptions {
+  /**
+   * Let anonymous callers reach `GET /v2/` (and the catalog) when some repository has an
+   * `anonymousPolicy`. Off by default: Docker-protocol clients send credentials only after the
+   * `/v2/` ping answered 401, so an open ping would keep every client, even one with
+   * credentials, anonymous (pushes fail, `podman login` accepts any password). With the ping
+   * closed, clients without credentials still pull what `anonymousPolicy` allows.
+   */
+  anonymousBase?: boolean;
+}
+
 export class AccessControlAuthorizer implements Authorizer {
   private readonly groups: CompiledGroup[];
   private readonly admin: PolicyConfig;
   private readonly memberships = new Map<string, string[]>();
   private readonly anonymousBase: boolean;
 
-  constructor(config: AccessControlConfig) {
+  constructor(config: AccessControlConfig, options: AccessControlOptions = {}) {
     // zot's loader lowercases map keys, and repository names are lowercase: patterns are too.
     this.groups = Object.entries(config.repositories)
       .map(([pattern, policy]) => ({ pattern: pattern.toLowerCase(), regexp: globToRegExp(pattern.toLowerCase()), policy }))
@@ -31,7 +42,7 @@ export class AccessControlAuthorizer implements Authorizer {
     for (const [group, { users }] of Object.entries(config.groups)) {
       for (const user of users) this.memberships.set(user, [...(this.memberships.get(user) ?? []), group]);
     }
-    this.anonymousBase = this.groups.some((g) => g.policy.anonymousPolicy.length > 0);
+    this.anonymousBase = (options.anonymousBase ?? false) && this.groups.some((g) => g.policy.anonymousPolicy.length > 0);
   }
 
   authorize(identity: Identity | undefined, repository: string, action: Action): boolean {
