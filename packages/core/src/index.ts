@@ -11,3 +11,25 @@ export * from './http/handler.js';
 export { registryRoutes, templatePattern, type RouteDefinition, type RouteContext, type HttpMethod, type JsonSchema } from './http/routes.js';
 export * from './http/openapi.js';
 export { KeyedMutex } from './util/keyed-mutex.js';
+export {
+  collectGarbage,
+  type GarbageCollectOptions,
+  type RetentionOptions,
+  type RetentionPolicy,
+  type GcReport,
+  type RepositoryGcReport,
+  type RemovedBlob,
+  type RemovedManifest,
+} from './maintenance/gc.js';
+export {
+  scrubStorage,
+  type ScrubOptions,
+  type ScrubProgress,
+  type ScrubProblem,
+  type ScrubProblemKind,
+  type ScrubReport,
+  type RepositoryScrubReport,
+} from './maintenance/scrub.js';
+export { runPeriodically, type PeriodicTask, type PeriodicOptions } from './maintenance/schedule.js';
+export { matchesGlob } from './maintenance/manifests.js';
+export { CorruptContentError } from './util/verifying-stream.js';

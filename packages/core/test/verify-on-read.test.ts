@@ -1,0 +1,92 @@
+import assert from 'node:assert/strict';
+import { Readable } from 'node:stream';
+import { describe, it } from 'node:test';
+import { Registry, createRegistryHandler, type CorruptContentEvent } from '../src/index.js';
+import { assertError, Client } from './support/http.js';
+import { AgingStorage } from './support/maintenance.js';
+
+function corruptSetup(options: { verifyBlobReads?: boolean } = {}) {
+  const storage = new AgingStorage();
+  const events: CorruptContentEvent[] = [];
+  const registry = new Registry({ storage, onCorruptContent: (e) => events.push(e), ...options });
+  const handler = createRegistryHandler({ registry });
+  return { storage, registry, events, handler, client: new Client(handler) };
+}
+
+/** Reads a response body stream; resolves to the bytes received and how it ended. */
+async function drain(body: unknown): Promise<{ bytes: Buffer; error?: Error }> {
+  assert.ok(body instanceof Readable);
+  const chunks: Buffer[] = [];
+  try {
+    for await (const chunk of body) chunks.push(chunk as Buffer);
+    return { bytes: Buffer.concat(chunks) };
+  } catch (error) {
+    return { bytes: Buffer.concat(chunks), error: error as Error };
+  }
+}
+
+describe('verify on read: a corrupt blob is never served as if it were whole', () => {
+  it('a GET of a blob whose bytes changed ends with an error before its last bytes, then is refused up front', async () => {
+    const { storage, events, handler, client } = corruptSetup();
+    const data = Buffer.alloc(3 * 1024 * 1024 + 17, 1); // several chunks
+    const digest = await client.pushBlob('repo', data);
+    storage.corrupt('repo', digest);
+
+    const response = await handler({ method: 'GET', path: `/v2/repo/blobs/${digest}`, query: new URLSearchParams(), headers: {} });
+    assert.equal(response.status, 200, 'headers go out before the content is known to be bad');
+    const { bytes, error } = await drain(response.body);
+    assert.ok(error, 'the stream fails');
+    assert.match(error.message, /corrupt/);
+    assert.ok(bytes.length < data.length, `received ${bytes.length} of ${data.length} bytes: the last chunk is withheld`);
+    assert.equal(events.length, 1);
+    assert.equal(events[0]!.repository, 'repo');
+    assert.equal(events[0]!.digest, digest);
+    assert.notEqual(events[0]!.actual, digest);
+
+    const again = await client.get(`/v2/repo/blobs/${digest}`);
+    assertError(again, 500, 'INTERNAL_ERROR');
+    assert.match(again.body.toString(), /corrupt/);
+  });
+
+  it('an intact blob streams whole; pushing a corrupt blob again heals it', async () => {
+    const { storage, client, registry } = corruptSetup();
+    const data = Buffer.from('a layer');
+    const digest = await client.pushBlob('repo', data);
+    const ok = await client.get(`/v2/repo/blobs/${digest}`);
+    assert.equal(ok.status, 200);
+    assert.deepEqual(ok.body, data);
+
+    storage.corrupt('repo', digest);
+    await assert.rejects(client.get(`/v2/repo/blobs/${digest}`));
+    assert.equal(registry.isMarkedCorrupt('repo', digest), true);
+    await client.pushBlob('repo', data);
+    assert.equal(registry.isMarkedCorrupt('repo', digest), false);
+    assert.deepEqual((await client.get(`/v2/repo/blobs/${digest}`)).body, data);
+  });
+
+  it('a corrupt manifest is answered 500, never with wrong bytes', async () => {
+    const { storage, client, events } = corruptSetup();
+    const image = await client.pushImage('repo', 'v1');
+    storage.corrupt('repo', image.digest);
+    // A fresh registry over the same storage: nothing cached.
+    const fresh = new Client(createRegistryHandler({ registry: new Registry({ storage, onCorruptContent: (e) => events.push(e) }) }));
+    assertError(await fresh.get('/v2/repo/manifests/v1'), 500, 'INTERNAL_ERROR');
+    assertError(await fresh.get(`/v2/repo/manifests/${image.digest}`), 500, 'INTERNAL_ERROR');
+    assert.equal(events.at(-1)?.digest, image.digest);
+    const referrers = await fresh.get(`/v2/repo/referrers/${image.configDigest}`);
+    assert.equal(referrers.status, 200, 'listing referrers skips it rather than failing');
+  });
+
+  it('range reads are served as stored (they cannot be verified); verification can be turned off', async () => {
+    const { storage, client } = corruptSetup({ verifyBlobReads: false });
+    const data = Buffer.from('0123456789');
+    const digest = await client.pushBlob('repo', data);
+    storage.corrupt('repo', digest);
+    const whole = await client.get(`/v2/repo/blobs/${digest}`);
+    assert.equal(whole.status, 200);
+    assert.equal(whole.body.length, 10);
+    const range = await client.get(`/v2/repo/blobs/${digest}`, { headers: { range: 'bytes=0-3' } });
+    assert.equal(range.status, 206);
+    assert.equal(range.body.toString(), '0123');
+  });
+});
