@@ -50,7 +50,10 @@ export class PasswordAuthenticator implements Authenticator {
     const versions = await this.versions();
     const key = this.cache.keyOf(username, password);
     const cached = this.cache.get(key, (backend) => versions.get(backend));
-    if (cached) return { kind: 'authenticated', identity: cached.identity };
+    if (cached) {
+      this.limiter.onSuccess(address);
+      return { kind: 'authenticated', identity: cached.identity };
+    }
 
     const permit = await this.limiter.beforeAttempt(address);
     if (!permit.allowed) {
