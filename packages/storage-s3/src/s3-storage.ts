@@ -1,0 +1,318 @@
+import { randomBytes } from 'node:crypto';
+import { Readable, addAbortSignal } from 'node:stream';
+import {
+  DeleteObjectCommand,
+  GetObjectCommand,
+  HeadObjectCommand,
+  ListObjectsV2Command,
+  PutObjectCommand,
+  type S3Client,
+} from '@aws-sdk/client-s3';
+import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
+import {
+  DigestAlgorithms,
+  tryParseDigest,
+  type BlobEntry,
+  type DeleteBlobOptions,
+  type IndexUpdate,
+  type ReadBlobOptions,
+  type RegistryStorage,
+  type RepositoryIndex,
+  type UploadEntry,
+  type UploadInfo,
+} from '@zotjs/core';
+import { probeConditionalWrites, type ConditionalStyle } from './conditional.js';
+import { BlobGuard } from './blob-guard.js';
+import { ObjectCopier } from './copier.js';
+import { IndexStore } from './index-store.js';
+import { KeyLayout, UPLOADS } from './keys.js';
+import { DEFAULT_PART_SIZE, MAX_COPY_SIZE, MIN_PART_SIZE, type S3StorageOptions } from './options.js';
+import { createClient, isNotFound, mapLimit } from './s3-util.js';
+import { UploadSessions } from './uploads.js';
+
+/**
+ * A {@link RegistryStorage} on an S3-compatible object store. Object keys mirror the OCI image layout
+ * (`<root>/<repo>/index.json`, `<root>/<repo>/blobs/sha256/<hex>`), and everything, upload sessions
+ * included, lives in the bucket: any number of registry replicas may share it.
+ */
+export class S3Storage implements RegistryStorage {
+  readonly client: S3Client;
+  readonly bucket: string;
+  readonly keys: KeyLayout;
+  /** Seconds a presigned blob URL stays valid when redirects are on, else undefined. */
+  readonly redirectSeconds: number | undefined;
+  private readonly indexes: IndexStore;
+  private readonly uploads: UploadSessions;
+  private readonly copier: ObjectCopier;
+  private readonly onWarning: ((message: string, details?: Record<string, unknown>) => void) | undefined;
+  private readonly guard: BlobGuard;
+  private probed: Promise<ConditionalStyle> | undefined;
+
+  constructor(options: S3StorageOptions, client?: S3Client) {
+    const partSize = options.partSize ?? DEFAULT_PART_SIZE;
+    if (partSize < MIN_PART_SIZE) throw new Error(`partSize must be at least ${MIN_PART_SIZE} bytes (S3's minimum part size)`);
+    const copyPartSize = Math.min(options.copyPartSize ?? MAX_COPY_SIZE, MAX_COPY_SIZE);
+    this.client = client ?? createClient(options);
+    this.bucket = options.bucket;
+    this.keys = new KeyLayout(options.rootDirectory);
+    this.redirectSeconds = options.redirectSeconds;
+    this.onWarning = options.onWarning;
+    const conditional = (): Promise<ConditionalStyle> => this.conditionalWrites();
+    this.copier = new ObjectCopier(this.client, this.bucket, copyPartSize);
+    this.guard = new BlobGuard(this.client, this.bucket, this.keys, this.copier);
+    this.indexes = new IndexStore(this.client, this.bucket, this.keys, conditional);
+    this.uploads = new UploadSessions({ client: this.client, bucket: this.bucket, keys: this.keys, partSize, copier: this.copier, conditional });
+  }
+
+  /**
+   * How the store honours conditional writes, found out once per instance with a scratch object.
+   * 'none' (the store ignores If-Match) is reported through `onWarning`: then only one replica is safe.
+   */
+  conditionalWrites(): Promise<ConditionalStyle> {
+    this.probed ??= probeConditionalWrites(this.client, this.bucket, this.keys.probe(randomBytes(8).toString('hex'))).then(
+      (style) => {
+        if (style === 'none') {
+          this.onWarning?.('the object store ignores conditional writes (If-Match): run one replica only, or concurrent tag pushes may overwrite each other', {
+            bucket: this.bucket,
+          });
+        }
+        return style;
+      },
+      (err: unknown) => {
+        this.probed = undefined; // try again next time (the store may still be starting)
+        throw err;
+      },
+    );
+    return this.probed;
+  }
+
+  async listRepositories(): Promise<string[]> {
+    const found: string[] = [];
+    const walk = async (prefix: string, name: string): Promise<void> => {
+      const { folders, files } = await this.listLevel(prefix);
+      if (name && files.includes('index.json')) found.push(name);
+      const children = folders.filter((f) => f !== 'blobs' && f !== UPLOADS && !f.startsWith('.'));
+      await mapLimit(children, 8, (child) => walk(`${prefix}${child}/`, name ? `${name}/${child}` : child));
+    };
+    await walk(this.keys.root, '');
+    return found;
+  }
+
+  readIndex(repository: string): Promise<RepositoryIndex | undefined> {
+    return this.indexes.read(repository);
+  }
+
+  updateIndex(repository: string, update: IndexUpdate): Promise<RepositoryIndex> {
+    return this.indexes.update(repository, update);
+  }
+
+  async statBlob(repository: string, digest: string): Promise<number | undefined> {
+    return (await this.headObject(this.keys.blob(repository, digest)))?.size;
+  }
+
+  async readBlob(repository: string, digest: string, options: ReadBlobOptions = {}): Promise<Readable | undefined> {
+    const { range, signal } = options;
+    try {
+      const out = await this.client.send(
+        new GetObjectCommand({
+          Bucket: this.bucket,
+          Key: this.keys.blob(repository, digest),
+          ...(range ? { Range: `bytes=${range.start}-${range.end}` } : {}),
+        }),
+        signal ? { abortSignal: signal } : {},
+      );
+      const body = out.Body as Readable;
+      return signal ? addAbortSignal(signal, body) : body;
+    } catch (err) {
+      if (isNotFound(err)) return undefined;
+      throw err;
+    }
+  }
+
+  /**
+   * A presigned GET URL for the blob when redirects are configured (`redirect` in the driver config),
+   * so clients download from the object store directly; undefined otherwise or when the blob is absent.
+   */
+  async blobRedirectUrl(repository: string, digest: string): Promise<string | undefined> {
+    if (this.redirectSeconds === undefined) return undefined;
+    if ((await this.statBlob(repository, digest)) === undefined) return undefined;
+    return getSignedUrl(this.client, new GetObjectCommand({ Bucket: this.bucket, Key: this.keys.blob(repository, digest) }), {
+      expiresIn: this.redirectSeconds,
+    });
+  }
+
+  async putBlob(repository: string, digest: string, data: Uint8Array): Promise<void> {
+    await this.indexes.ensure(repository);
+    // Writing the blob again (even when held) renews its modification time, as the contract asks.
+    await this.rewriteUntilSettled(repository, digest, async () => {
+      await this.client.send(
+        new PutObjectCommand({
+          Bucket: this.bucket,
+          Key: this.keys.blob(repository, digest),
+          Body: data,
+          ContentLength: data.length,
+          ContentType: 'application/octet-stream',
+        }),
+      );
+      return true;
+    });
+  }
+
+  async deleteBlob(repository: string, digest: string, options: DeleteBlobOptions = {}): Promise<boolean> {
+    if (options.unmodifiedSince) return this.guard.deleteIfUnmodifiedSince(repository, digest, options.unmodifiedSince);
+    // S3 answers a delete the same whether the object existed or not: ask first.
+    if ((await this.statBlob(repository, digest)) === undefined) return false;
+    await this.client.send(new DeleteObjectCommand({ Bucket: this.bucket, Key: this.keys.blob(repository, digest) }));
+    return true;
+  }
+
+  async touchBlobs(repository: string, digests: readonly string[]): Promise<string[]> {
+    const unique = [...new Set(digests)];
+    const held = await mapLimit(unique, 8, (digest) => this.guard.touch(repository, digest));
+    return unique.filter((_, i) => !held[i]);
+  }
+
+  async mountBlob(fromRepository: string, toRepository: string, digest: string): Promise<boolean> {
+    await this.indexes.ensure(toRepository);
+    return this.rewriteUntilSettled(toRepository, digest, async () => {
+      const size = await this.statBlob(fromRepository, digest);
+      if (size === undefined) return false;
+      try {
+        // A server-side copy: the bytes never pass through the registry (and Ceph shares them).
+        await this.copier.copy(this.keys.blob(fromRepository, digest), this.keys.blob(toRepository, digest), size);
+        return true;
+      } catch (err) {
+        if (isNotFound(err)) return false; // deleted from `fromRepository` meanwhile
+        throw err;
+      }
+    });
+  }
+
+  async createUpload(repository: string, uploadId: string): Promise<void> {
+    await this.indexes.ensure(repository);
+    await this.uploads.create(repository, uploadId);
+  }
+
+  statUpload(repository: string, uploadId: string): Promise<UploadInfo | undefined> {
+    return this.uploads.stat(repository, uploadId);
+  }
+
+  appendUpload(repository: string, uploadId: string, offset: number, data: Readable, signal?: AbortSignal): Promise<number> {
+    return this.uploads.append(repository, uploadId, offset, data, signal);
+  }
+
+  readUpload(repository: string, uploadId: string, signal?: AbortSignal): Promise<Readable> {
+    return this.uploads.read(repository, uploadId, signal);
+  }
+
+  async commitUpload(repository: string, uploadId: string, digest: string): Promise<void> {
+    await this.indexes.ensure(repository);
+    await this.uploads.commit(repository, uploadId, this.keys.blob(repository, digest), () => this.guard.settled(repository, digest));
+  }
+
+  deleteUpload(repository: string, uploadId: string): Promise<boolean> {
+    return this.uploads.delete(repository, uploadId);
+  }
+
+  async listBlobs(repository: string): Promise<BlobEntry[]> {
+    const prefix = this.keys.blobs(repository);
+    const entries: BlobEntry[] = [];
+    let token: string | undefined;
+    do {
+      const out = await this.client.send(
+        new ListObjectsV2Command({ Bucket: this.bucket, Prefix: prefix, ...(token ? { ContinuationToken: token } : {}) }),
+      );
+      for (const o of out.Contents ?? []) {
+        const [algorithm, hex, ...rest] = (o.Key ?? '').slice(prefix.length).split('/');
+        if (rest.length > 0 || !algorithm || !hex || !Object.hasOwn(DigestAlgorithms, algorithm)) continue;
+        const digest = `${algorithm}:${hex}`;
+        if (!tryParseDigest(digest)) continue; // stray objects are not blobs
+        entries.push({ digest, size: o.Size ?? 0, modifiedAt: o.LastModified ?? new Date(0) });
+      }
+      token = out.IsTruncated ? out.NextContinuationToken : undefined;
+    } while (token);
+    return entries;
+  }
+
+  listUploads(repository: string): Promise<UploadEntry[]> {
+    return this.uploads.list(repository);
+  }
+
+  /**
+   * Removes what interrupted work left behind, when older than `olderThan`: markers of garbage
+   * collections that died mid-delete, scratch objects of the conditional-write probe, and multipart
+   * uploads outside upload sessions (a large copy cut short). Sessions themselves are listUploads' job.
+   */
+  async removeLeftovers(olderThan: Date): Promise<number> {
+    const stale: string[] = [];
+    const prefixes = [`${this.keys.root}${UPLOADS}/`, ...(await this.listRepositories()).map((r) => `${this.keys.uploads(r)}gc-`)];
+    for (const prefix of prefixes) {
+      for (const o of await this.listAll(prefix)) {
+        const name = o.key.slice(prefix.lastIndexOf('/') + 1);
+        const leftover = name.startsWith('gc-') || name.startsWith('probe-');
+        if (leftover && o.modified < olderThan) stale.push(o.key);
+      }
+    }
+    await mapLimit(stale, 8, (key) => this.client.send(new DeleteObjectCommand({ Bucket: this.bucket, Key: key })));
+    const multiparts = await this.uploads.listMultipartsUnder(this.keys.root);
+    const orphans = multiparts.filter((m) => !/\/\.uploads\/[0-9a-f-]{36}\//.test(m.key) && m.initiated < olderThan);
+    await mapLimit(orphans, 8, (m) => this.uploads.abortMultipart(m.key, m.uploadId));
+    return stale.length + orphans.length;
+  }
+
+  /** Closes the client's connections. */
+  destroy(): void {
+    this.client.destroy();
+  }
+
+  /**
+   * Runs `write` (which answers false when there is nothing to write), then makes sure a garbage
+   * collection deleting an older copy of the blob at that moment did not remove the new one.
+   */
+  private async rewriteUntilSettled(repository: string, digest: string, write: () => Promise<boolean>): Promise<boolean> {
+    for (let attempt = 1; ; attempt++) {
+      if (!(await write())) return false;
+      if (await this.guard.settled(repository, digest)) return true;
+      if (attempt >= 5) throw new Error(`blob ${digest} of ${repository} keeps being deleted while written`);
+    }
+  }
+
+  private async headObject(key: string): Promise<{ size: number; modified: Date | undefined } | undefined> {
+    try {
+      const out = await this.client.send(new HeadObjectCommand({ Bucket: this.bucket, Key: key }));
+      return { size: out.ContentLength ?? 0, modified: out.LastModified };
+    } catch (err) {
+      if (isNotFound(err)) return undefined;
+      throw err;
+    }
+  }
+
+  private async listAll(prefix: string): Promise<Array<{ key: string; modified: Date }>> {
+    const found: Array<{ key: string; modified: Date }> = [];
+    let token: string | undefined;
+    do {
+      const out = await this.client.send(
+        new ListObjectsV2Command({ Bucket: this.bucket, Prefix: prefix, ...(token ? { ContinuationToken: token } : {}) }),
+      );
+      for (const o of out.Contents ?? []) if (o.Key) found.push({ key: o.Key, modified: o.LastModified ?? new Date() });
+      token = out.IsTruncated ? out.NextContinuationToken : undefined;
+    } while (token);
+    return found;
+  }
+
+  /** One level of the key hierarchy under `prefix`: sub-"folders" and object names. */
+  private async listLevel(prefix: string): Promise<{ folders: string[]; files: string[] }> {
+    const folders: string[] = [];
+    const files: string[] = [];
+    let token: string | undefined;
+    do {
+      const out = await this.client.send(
+        new ListObjectsV2Command({ Bucket: this.bucket, Prefix: prefix, Delimiter: '/', ...(token ? { ContinuationToken: token } : {}) }),
+      );
+      for (const p of out.CommonPrefixes ?? []) if (p.Prefix) folders.push(p.Prefix.slice(prefix.length, -1));
+      for (const o of out.Contents ?? []) if (o.Key) files.push(o.Key.slice(prefix.length));
+      token = out.IsTruncated ? out.NextContinuationToken : undefined;
+    } while (token);
+    return { folders, files };
+  }
+}
