@@ -51,6 +51,8 @@ export interface HtpasswdFileOptions {
   checkIntervalMs?: number;
   /** How long a verified login may be cached (default 5 minutes; a file change drops it sooner). */
   cacheTtlMs?: number;
+  /** Clock for the check interval (tests). */
+  now?: () => number;
 }
 
 export class HtpasswdFile implements PasswordVerifier {
@@ -101,7 +103,7 @@ export class HtpasswdFile implements PasswordVerifier {
 
   /** Re-reads the file now if its metadata changed (also called on each check interval). */
   async checkForChange(force = false): Promise<void> {
-    const now = Date.now();
+    const now = (this.options.now ?? Date.now)();
     if (!force && now - this.lastCheck < this.checkIntervalMs) return;
     this.lastCheck = now;
     this.checking ??= (async () => {
