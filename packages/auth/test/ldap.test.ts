@@ -171,7 +171,7 @@ describe('LDAP authentication against a real slapd', { skip }, () => {
         auth.authenticate({ method: 'GET', path: '/v2/', headers: header('bob', 'bob-pw') }),
         (err: unknown) => err instanceof RegistryError && err.status === 503 && !err.message.includes('bob-pw'),
       );
-      assert.ok(Date.now() - started < 1500, `answered in ${Date.now() - started} ms`);
+      assert.ok(Date.now() - started < 3000, `answered in ${Date.now() - started} ms`);
       // A login verified before the outage is still served from the cache.
       assert.equal((await auth.authenticate({ method: 'GET', path: '/v2/', headers: header('alice', 'alice-pw') })).kind, 'authenticated');
     } finally {
@@ -195,7 +195,7 @@ describe('LDAP authentication against a real slapd', { skip }, () => {
       await assert.rejects(v.verify('bob', 'bob-pw'), BackendUnavailableError);
       const elapsed = Date.now() - started;
       // One deadline for the reused connection, at most one more for a fresh one.
-      assert.ok(elapsed < 2000, `gave up after ${elapsed} ms`);
+      assert.ok(elapsed < 4000, `gave up after ${elapsed} ms`);
     } finally {
       process.kill(pid, 'SIGCONT');
     }

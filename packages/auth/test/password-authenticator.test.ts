@@ -90,27 +90,42 @@ test('verified logins are cached: bcrypt runs once for many requests, and again 
 test('failDelay slows failed logins only; repeated failures from one address are slowed further, others are not', { skip }, async () => {
   const { file, dir } = await htpasswdBackend({ alice: 'alice-pw' });
   try {
-    const auth = new PasswordAuthenticator({
-      verifiers: [file],
-      realm: 'zot',
-      limiter: new FailureLimiter({ failDelaySeconds: 0.2, freeFailures: 2, basePenaltyMs: 600, maxPenaltyMs: 600 }),
+    // A fake clock and sleep record every wait the limiter imposes, without real waiting.
+    let now = 0;
+    const sleeps: number[] = [];
+    const limiter = new FailureLimiter({
+      failDelaySeconds: 0.2,
+      freeFailures: 2,
+      basePenaltyMs: 600,
+      maxPenaltyMs: 600,
+      now: () => now,
+      sleep: async (ms) => {
+        sleeps.push(ms);
+        now += ms;
+      },
     });
-    let started = Date.now();
-    await auth.authenticate(request('alice', 'alice-pw'));
-    assert.ok(Date.now() - started < 150, 'a good login is not delayed');
-    started = Date.now();
+    const auth = new PasswordAuthenticator({ verifiers: [file], realm: 'zot', limiter });
+    assert.equal((await auth.authenticate(request('alice', 'alice-pw'))).kind, 'authenticated');
+    assert.deepEqual(sleeps, [], 'a good login is not delayed');
     assert.equal((await auth.authenticate(request('alice', 'bad'))).kind, 'rejected');
-    assert.ok(Date.now() - started >= 195, 'failDelay');
+    assert.deepEqual(sleeps, [200], 'failDelay');
     await auth.authenticate(request('alice', 'bad'));
+    assert.deepEqual(sleeps, [200, 200]);
     // Two failures from 192.0.2.1: its next attempt waits for its turn (600 ms after the last
-    // failure was counted, 200 ms of which its failDelay already spent), then fails with failDelay.
-    started = Date.now();
+    // failure was counted, 200 of which its failDelay already spent), then fails with failDelay.
     await auth.authenticate(request('alice', 'bad'));
-    assert.ok(Date.now() - started >= 550, `penalised attempt took ${Date.now() - started} ms`);
-    // ...while another address is served at once.
-    started = Date.now();
+    assert.deepEqual(sleeps, [200, 200, 400, 200]);
+    // Another address is served at once.
     assert.equal((await auth.authenticate(request('alice', 'alice-pw', { remoteAddress: '192.0.2.2' }))).kind, 'authenticated');
-    assert.ok(Date.now() - started < 150);
+    assert.equal(sleeps.length, 4);
+    // Every attempt not served from the cache waits for its turn at the penalised address.
+    await auth.authenticate(request('bob', 'unknown-user-pw'));
+    assert.equal(sleeps.length, 6);
+    // A cached good login is served at once, and clears the address.
+    assert.equal((await auth.authenticate(request('alice', 'alice-pw'))).kind, 'authenticated');
+    assert.equal(sleeps.length, 6);
+    await auth.authenticate(request('alice', 'bad'));
+    assert.deepEqual(sleeps.slice(6), [200], 'back to failDelay only');
   } finally {
     await rm(dir, { recursive: true, force: true });
   }

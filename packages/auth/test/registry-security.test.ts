@@ -201,7 +201,7 @@ describe('LDAP configured the zot way', { skip: skipLdap }, () => {
       assert.equal(answer.status, 503);
       assert.equal(JSON.parse(answer.body).errors[0].code, 'UNAVAILABLE');
       assert.ok(!answer.body.includes('another-password'));
-      assert.ok(Date.now() - started < 2500);
+      assert.ok(Date.now() - started < 5000, `answered in ${Date.now() - started} ms`);
     } finally {
       await slapd.start();
     }
