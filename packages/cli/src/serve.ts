@@ -5,6 +5,7 @@ import type { Logger } from 'pino';
 import type { Settings } from './config/settings.js';
 import { buildExtensions } from './extensions.js';
 import { buildSecurity, reloadCertificatesOnSighup } from './security.js';
+import { buildStorage } from './storage.js';
 
 export interface ServeOptions {
   settings: Settings;
@@ -22,8 +23,10 @@ export interface ServeOptions {
  * control, TLS, extensions) plug in here as they are added.
  */
 export function buildServer(settings: Settings, logger: Logger, extensions?: Extensions, security?: Security): RegistryServer {
+  const storage = buildStorage(settings, logger); // storage.storageDriver (S3), else OCI layouts in rootDirectory
   return createServer({
     rootDirectory: settings.storage.rootDirectory,
+    ...(storage ? { storage } : {}),
     address: settings.http.address,
     port: settings.http.port,
     logger,

@@ -23,11 +23,6 @@ export interface S3StorageOptions {
   partSize?: number;
   /** Objects larger than this are copied (commit, mount) part by part; default and maximum 5 GiB (S3's CopyObject limit). */
   copyPartSize?: number;
-  /**
-   * Answer blob GETs with a redirect to a presigned URL of the object instead of streaming it through the
-   * registry (zot-ts's `redirect`). Off by default. The value is how long the URL stays valid, in seconds.
-   */
-  redirectSeconds?: number;
   /** Called with problems worth an operator's attention (the store ignores conditional writes, ...). */
   onWarning?: (message: string, details?: Record<string, unknown>) => void;
 }
@@ -37,8 +32,7 @@ export const DEFAULT_PART_SIZE = 10 * 1024 * 1024;
 export const MAX_COPY_SIZE = 5 * 1024 * 1024 * 1024;
 
 /**
- * zot's `storage.storageDriver` section for S3 (the keys of distribution's s3 driver that apply here),
- * plus `redirect`. Values may be strings, as YAML and environment-driven configs often make them.
+ * zot's `storage.storageDriver` section for S3 (the keys of distribution's s3 driver that apply here). Values may be strings, as YAML and environment-driven configs often make them.
  */
 export interface S3DriverConfig {
   name: 's3';
@@ -54,8 +48,6 @@ export interface S3DriverConfig {
   secure?: boolean | string;
   chunksize?: number | string;
   multipartcopychunksize?: number | string;
-  /** Redirect blob GETs to presigned URLs: true (15 minutes), false, or a duration such as "10m" / seconds. */
-  redirect?: boolean | string | number;
 }
 
 /** Every key {@link S3DriverConfig} accepts, for config validation. */
@@ -72,10 +64,7 @@ export const S3_DRIVER_KEYS = [
   'secure',
   'chunksize',
   'multipartcopychunksize',
-  'redirect',
 ] as const;
-
-const DEFAULT_REDIRECT_SECONDS = 15 * 60;
 
 /**
  * Turns zot's `storageDriver` section into {@link S3StorageOptions}. Credentials given in the file win;
@@ -122,8 +111,6 @@ export function optionsFromDriverConfig(config: Record<string, unknown>): S3Stor
     }
     options.copyPartSize = copyPartSize;
   }
-  const redirect = redirectSeconds(config.redirect);
-  if (redirect !== undefined) options.redirectSeconds = redirect;
   return options;
 }
 
@@ -149,20 +136,6 @@ function integer(config: Record<string, unknown>, key: string): number | undefin
   const n = typeof value === 'number' ? value : typeof value === 'string' && /^\d+$/.test(value) ? Number(value) : NaN;
   if (!Number.isSafeInteger(n) || n <= 0) throw new Error(`storageDriver.${key}: expected a positive whole number of bytes`);
   return n;
-}
-
-function redirectSeconds(value: unknown): number | undefined {
-  if (value === undefined || value === null || value === false || value === 'false' || value === '') return undefined;
-  if (value === true || value === 'true') return DEFAULT_REDIRECT_SECONDS;
-  if (typeof value === 'number' && Number.isInteger(value) && value > 0) return value;
-  if (typeof value === 'string') {
-    const match = /^(\d+)(s|m|h)?$/.exec(value);
-    if (match) {
-      const seconds = Number(match[1]) * (match[2] === 'h' ? 3600 : match[2] === 'm' ? 60 : 1);
-      if (seconds > 0 && seconds <= 7 * 24 * 3600) return seconds;
-    }
-  }
-  throw new Error('storageDriver.redirect: true, false, or a validity such as "15m" (at most 7 days)');
 }
 
 /** A repository name the key layout cannot hold (it would land inside another repository's own entries). */

@@ -8,7 +8,6 @@ import {
   PutObjectCommand,
   type S3Client,
 } from '@aws-sdk/client-s3';
-import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
 import {
   DigestAlgorithms,
   tryParseDigest,
@@ -39,8 +38,6 @@ export class S3Storage implements RegistryStorage {
   readonly client: S3Client;
   readonly bucket: string;
   readonly keys: KeyLayout;
-  /** Seconds a presigned blob URL stays valid when redirects are on, else undefined. */
-  readonly redirectSeconds: number | undefined;
   private readonly indexes: IndexStore;
   private readonly uploads: UploadSessions;
   private readonly copier: ObjectCopier;
@@ -55,7 +52,6 @@ export class S3Storage implements RegistryStorage {
     this.client = client ?? createClient(options);
     this.bucket = options.bucket;
     this.keys = new KeyLayout(options.rootDirectory);
-    this.redirectSeconds = options.redirectSeconds;
     this.onWarning = options.onWarning;
     const conditional = (): Promise<ConditionalStyle> => this.conditionalWrites();
     this.copier = new ObjectCopier(this.client, this.bucket, copyPartSize);
@@ -127,18 +123,6 @@ export class S3Storage implements RegistryStorage {
       if (isNotFound(err)) return undefined;
       throw err;
     }
-  }
-
-  /**
-   * A presigned GET URL for the blob when redirects are configured (`redirect` in the driver config),
-   * so clients download from the object store directly; undefined otherwise or when the blob is absent.
-   */
-  async blobRedirectUrl(repository: string, digest: string): Promise<string | undefined> {
-    if (this.redirectSeconds === undefined) return undefined;
-    if ((await this.statBlob(repository, digest)) === undefined) return undefined;
-    return getSignedUrl(this.client, new GetObjectCommand({ Bucket: this.bucket, Key: this.keys.blob(repository, digest) }), {
-      expiresIn: this.redirectSeconds,
-    });
   }
 
   async putBlob(repository: string, digest: string, data: Uint8Array): Promise<void> {

@@ -8,12 +8,32 @@
  * with their path rather than silently ignored).
  */
 import { securityNode, withSecurityChecks } from '../security.js';
-import { boolean, duration, object, oneOf, port, string, type Infer } from './schema-kit.js';
+import { boolean, duration, integer, object, oneOf, port, string, type Infer } from './schema-kit.js';
 
 export const LOG_LEVELS = ['trace', 'debug', 'info', 'warn', 'error', 'fatal'] as const;
 
+// zot's remote storage (distribution's s3 driver keys); with it, repositories live in the bucket.
+export const storageDriverSchema = object(
+  {
+    name: oneOf(['s3'] as const, { description: 'the storage driver: "s3" (any S3-compatible object store)' }),
+    bucket: string({ nonEmpty: true, description: 'bucket holding the repositories' }),
+    region: string({ nonEmpty: true, description: 'region (Ceph RGW: its zonegroup, usually "default"); default us-east-1' }),
+    regionendpoint: string({ nonEmpty: true, description: 'endpoint of an S3-compatible store, e.g. http://127.0.0.1:7480 (absent for AWS)' }),
+    forcepathstyle: boolean({ description: 'address buckets as endpoint/bucket (most non-AWS stores need it)' }),
+    rootdirectory: string({ description: 'key prefix all objects live under' }),
+    accesskey: string({ nonEmpty: true, description: 'access key (default: AWS_ACCESS_KEY_ID and the AWS SDK credential chain)' }),
+    secretkey: string({ nonEmpty: true, description: 'secret key (default: AWS_SECRET_ACCESS_KEY)' }),
+    sessiontoken: string({ nonEmpty: true, description: 'session token of temporary credentials' }),
+    secure: boolean({ description: 'https when regionendpoint has no scheme (default true)' }),
+    chunksize: integer({ min: 5 * 1024 * 1024, description: 'multipart upload part size in bytes (default 10 MiB; one part is buffered per upload)' }),
+    multipartcopychunksize: integer({ min: 5 * 1024 * 1024, max: 5 * 1024 * 1024 * 1024, description: 'objects larger than this are copied part by part (default 5 GiB)' }),
+  },
+  { required: ['name', 'bucket'], description: 'store repositories in an object store instead of rootDirectory (several replicas may share it)' },
+);
+
 export const storageSchema = object({
   rootDirectory: string({ nonEmpty: true, description: 'where repositories are stored, one OCI image layout each' }),
+  storageDriver: storageDriverSchema,
   dedupe: boolean({ description: 'store identical blobs once across repositories (hard links)' }),
   gc: boolean({ description: 'garbage-collect unreferenced blobs' }),
   gcDelay: duration({ description: 'how old an unreferenced blob must be before gc removes it' }),
