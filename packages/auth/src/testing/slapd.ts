@@ -179,6 +179,12 @@ export async function startSlapd(options: SlapdOptions): Promise<SlapdServer> {
       stdio: ['ignore', 'ignore', 'pipe'],
     });
     child = proc;
+    // If the test process ends without stop() (a crash, a cancelled suite), this slapd goes too.
+    const killOnExit = (): void => {
+      if (proc.exitCode === null && proc.signalCode === null) proc.kill('SIGKILL');
+    };
+    process.once('exit', killOnExit);
+    proc.once('exit', () => process.off('exit', killOnExit));
     proc.stderr?.setEncoding('utf8');
     proc.stderr?.on('data', (chunk: string) => {
       logTail = (logTail + chunk).slice(-8000);
