@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { link, readdir, rename, rm, stat, unlink, utimes } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { DigestAlgorithms, tryParseDigest } from '@zotjs/core';
-import { ensureDir, errorCode, isNotFound, syncDir } from './fs-util.js';
+import { ensureDir, errorCode, isNotFound } from './fs-util.js';
 import type { LayoutPaths } from './paths.js';
 
 /**
@@ -13,10 +13,7 @@ import type { LayoutPaths } from './paths.js';
  * and removing it from one repository leaves the others untouched.
  */
 export class DedupeStore {
-  constructor(
-    private readonly paths: LayoutPaths,
-    private readonly durable: boolean,
-  ) {}
+  constructor(private readonly paths: LayoutPaths) {}
 
   /**
    * Makes `target` the blob `digest`, from `source`: a complete, verified file of `size` bytes on
@@ -58,8 +55,7 @@ export class DedupeStore {
         await rm(temp, { force: true });
         throw err;
       }
-      if (this.durable) await syncDir(dirname(stored));
-      return;
+      return; // the caller syncs the target's folder; the store entry is only an index
     }
     await rename(source, target);
     await touch(target);

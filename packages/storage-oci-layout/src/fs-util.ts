@@ -64,6 +64,17 @@ export async function writeFileAtomic(target: string, data: Uint8Array | string,
   if (durable) await syncDir(dirname(target));
 }
 
+/** Writes a new file (it must not exist), flushed to disk when `durable`. */
+export async function writeFileDurable(path: string, data: Uint8Array | string, durable: boolean): Promise<void> {
+  const handle = await open(path, 'wx', FILE_MODE);
+  try {
+    await handle.writeFile(data);
+    if (durable) await handle.datasync();
+  } finally {
+    await handle.close();
+  }
+}
+
 /**
  * Creates `target` with `data` unless it already exists, atomically and without ever replacing
  * it (another process may have created it and written to it meanwhile): the content is written

@@ -24,7 +24,7 @@ import {
 import { LayoutPaths } from './paths.js';
 import { RepositoryLocks } from './repository-lock.js';
 import { DedupeStore, listDir, touch } from './dedupe-store.js';
-import { FILE_MODE, createFileOnce, ensureDir, errorCode, isNotFound, syncDir, syncFile, writeFileAtomic } from './fs-util.js';
+import { FILE_MODE, createFileOnce, ensureDir, errorCode, isNotFound, syncDir, syncFile, writeFileAtomic, writeFileDurable } from './fs-util.js';
 
 export interface OciLayoutStorageOptions {
   /** The folder holding one OCI image layout per repository. */
@@ -78,7 +78,7 @@ export class OciLayoutStorage implements RegistryStorage {
     this.paths = new LayoutPaths(options.rootDirectory);
     this.durable = options.durable ?? true;
     this.dedupe = options.dedupe ?? true;
-    this.store = new DedupeStore(this.paths, this.durable);
+    this.store = new DedupeStore(this.paths);
   }
 
   async listRepositories(): Promise<string[]> {
@@ -176,11 +176,12 @@ export class OciLayoutStorage implements RegistryStorage {
     }
     const temp = join(uploads, `.tmp-${randomBytes(8).toString('hex')}`);
     try {
-      await writeFileAtomic(temp, data, uploads, this.durable);
+      await writeFileDurable(temp, data, this.durable);
       await this.store.place(digest, temp, data.length, target, uploads);
     } finally {
       await rm(temp, { force: true });
     }
+    // The repository's link is what must survive a crash; the store's entry is only an index.
     if (this.durable) await syncDir(dirname(target));
   }
 

@@ -20,7 +20,8 @@ export class RepositoryLocks {
 
   run<T>(repository: string, uploadsDir: string, work: () => Promise<T>): Promise<T> {
     return this.local.run(repository, async () => {
-      const release = await lockfile.lock(uploadsDir, {
+      // proper-lockfile keys its own bookkeeping by this path: one per kind of lock.
+      const release = await lockfile.lock(join(uploadsDir, this.lockName), {
         lockfilePath: join(uploadsDir, this.lockName),
         realpath: false,
         stale: this.staleMs,
