@@ -49,6 +49,26 @@ describe('health probes', () => {
     }
   });
 
+  it('answer from memory: well under a millisecond each', async () => {
+    const h = await harness();
+    const ext = createExtensions({ rootDirectory: h.root, version: '1', healthIntervalMs: 60_000 });
+    const api = await harness({ root: h.root, extraRoutes: ext.routes });
+    try {
+      await ext.start();
+      const rounds = 2000;
+      const started = process.hrtime.bigint();
+      for (let i = 0; i < rounds; i++) {
+        const res = await api.handler({ method: 'GET', path: '/readyz', query: new URLSearchParams(), headers: {} });
+        if (res.status !== 200) assert.fail(`readyz answered ${res.status}`);
+      }
+      const perProbeMs = Number(process.hrtime.bigint() - started) / 1e6 / rounds;
+      assert.ok(perProbeMs < 1, `${perProbeMs.toFixed(3)} ms per probe`);
+    } finally {
+      ext.close();
+      await h.cleanup();
+    }
+  });
+
   it('reports a storage root that is not a folder', async () => {
     const dir = await tempDir();
     const file = join(dir, 'not-a-folder');
