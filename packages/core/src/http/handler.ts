@@ -3,6 +3,7 @@ import { RegistryError } from '../errors.js';
 import type { Registry } from '../registry.js';
 import { registryRoutes, templatePattern, type RouteContext, type RouteDefinition } from './routes.js';
 import type { HandledResponse, RegistryRequest, RequestOutcome } from './types.js';
+import { UploadSessionLimiter } from './upload-limiter.js';
 
 /** Minimal structured logger (pino's shape), so core does not depend on a logging library. */
 export interface Logger {
@@ -23,6 +24,11 @@ export interface HandlerOptions {
   maxPageSize?: number;
   /** Extra routes (health, metrics, docs) dispatched before the registry API. */
   extraRoutes?: readonly RouteDefinition[];
+  /**
+   * Upload sessions one client (user, else address) may keep open in this process (default
+   * 1000); one more is answered 429 TOOMANYREQUESTS. 0 disables the limit.
+   */
+  maxUploadSessionsPerClient?: number;
 }
 
 export type RegistryHandler = (request: RegistryRequest) => Promise<HandledResponse>;
@@ -43,6 +49,8 @@ const REPOSITORY_ROUTE_SHAPE = /^\/v2\/(.+)\/(?:manifests|blobs|tags|referrers)\
 export function createRegistryHandler(options: HandlerOptions): RegistryHandler {
   const { registry, authenticator, authorizer, logger } = options;
   const maxPageSize = options.maxPageSize ?? 10000;
+  const maxSessions = options.maxUploadSessionsPerClient ?? 1000;
+  const sessions = maxSessions > 0 ? new UploadSessionLimiter(maxSessions, registry.uploadExpiryMs || 24 * 60 * 60 * 1000) : undefined;
   const routes: CompiledRoute[] = [...(options.extraRoutes ?? []), ...registryRoutes].map((route) => ({
     route,
     pattern: templatePattern(route.template),
@@ -68,7 +76,17 @@ export function createRegistryHandler(options: HandlerOptions): RegistryHandler 
         if (!(await mayAccess(params.name, action))) throw denied(identity);
       }
 
-      const response = await match.route.handle({ request, registry, params, outcome, mayAccess, maxPageSize });
+      const client = identity?.username ?? request.remoteAddress ?? 'unknown';
+      const opensSession = match.route.operationId === 'startUpload' && !request.query.has('digest');
+      if (sessions && opensSession) sessions.check(client);
+      let response;
+      try {
+        response = await match.route.handle({ request, registry, params, outcome, mayAccess, maxPageSize });
+      } catch (err) {
+        if (sessions && params.uploadId && err instanceof RegistryError && err.code === 'BLOB_UPLOAD_UNKNOWN') sessions.closed(params.uploadId);
+        throw err;
+      }
+      if (sessions) trackSession(sessions, match.route.operationId, client, params.uploadId, response);
       if (request.method === 'HEAD') delete response.body;
       Object.assign(response.headers, API_VERSION_HEADER);
       return { ...response, outcome };
@@ -98,6 +116,23 @@ export function createRegistryHandler(options: HandlerOptions): RegistryHandler 
   function denied(identity: Identity | undefined): RegistryError {
     if (!identity && authenticator) return unauthorized(authenticator);
     return new RegistryError('DENIED', 'requested access to the resource is denied');
+  }
+}
+
+/** Keeps the per-client session count in step with what the route did. */
+function trackSession(
+  sessions: UploadSessionLimiter,
+  operationId: string,
+  client: string,
+  uploadId: string | undefined,
+  response: { status: number; headers: Record<string, string> },
+): void {
+  if (operationId === 'startUpload') {
+    const id = response.headers['Docker-Upload-UUID'];
+    if (response.status === 202 && id) sessions.opened(client, id);
+  } else if (uploadId !== undefined) {
+    if (operationId === 'completeUpload' || operationId === 'cancelUpload') sessions.closed(uploadId);
+    else sessions.touched(uploadId);
   }
 }
 
@@ -142,7 +177,7 @@ function errorResponse(err: unknown, request: RegistryRequest, logger: Logger | 
   const error =
     err instanceof RegistryError
       ? err
-      : new RegistryError(isUnavailable(err) ? 'UNAVAILABLE' : 'INTERNAL_ERROR', undefined, { cause: err });
+      : new RegistryError(isUnavailable(err) ? 'UNAVAILABLE' : 'INTERNAL_ERROR', unavailableMessage(err), { cause: err });
   if (!(err instanceof RegistryError)) {
     // The cause goes to the log, never to the client. A client that went away is not a server fault.
     if (request.signal?.aborted) logger?.debug({ err, method: request.method, path: request.path }, 'request aborted by the client');
@@ -158,6 +193,14 @@ function errorResponse(err: unknown, request: RegistryRequest, logger: Logger | 
     'Content-Length': String(body.length),
   };
   return request.method === 'HEAD' ? { status: error.status, headers } : { status: error.status, headers, body };
+}
+
+/** A message the client can act on when storage refused the write; undefined: the code's default. */
+function unavailableMessage(err: unknown): string | undefined {
+  const code = (err as { code?: unknown } | undefined)?.code;
+  if (code === 'ENOSPC' || code === 'EDQUOT') return 'the registry storage is full: nothing was stored, try again later';
+  if (code === 'EROFS') return 'the registry storage is read-only';
+  return undefined;
 }
 
 function isUnavailable(err: unknown): boolean {
