@@ -18,6 +18,11 @@ checks=(
   curl:curl
   jq:jq
   chromium:chromium
+  # A single-node Ceph (mon, OSD, RADOS Gateway) for the S3 storage tests (scripts/ceph/start.sh).
+  ceph-mon:ceph-mon
+  ceph-osd:ceph-osd
+  radosgw:radosgw
+  ceph-common:ceph
 )
 
 has_binary() {
