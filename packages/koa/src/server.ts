@@ -7,6 +7,7 @@ import {
   Registry,
   type Authenticator,
   type Authorizer,
+  type CorruptContentEvent,
   type Logger,
   type RegistryHandler,
   type RegistryStorage,
@@ -38,6 +39,27 @@ export interface ServerConfig {
   logger?: Logger | false;
   deleteEnabled?: boolean;
   maxManifestBytes?: number;
+  /** Upload sessions one client may keep open (default 1000; 0: no limit). */
+  maxUploadSessionsPerClient?: number;
+  /** Upload sessions idle for longer are abandoned (ms; default 1 hour). */
+  uploadExpiryMs?: number;
+  /** Re-hash whole-blob reads and cut the stream of a corrupt blob (default true). */
+  verifyBlobReads?: boolean;
+  /** Called when stored content turns out corrupt (besides the error log line). */
+  onCorruptContent?: (event: CorruptContentEvent) => void;
+  timeouts?: ServerTimeouts;
+}
+
+/** Slow-client protection (all in ms; 0 turns one off). */
+export interface ServerTimeouts {
+  /** Time to receive a request's headers (default 60 s): slow-header clients are cut. */
+  headersMs?: number;
+  /** Time to receive a whole request, body included (default 0: none, big layers take long). */
+  requestMs?: number;
+  /** A connection with no traffic for this long is closed, mid-request too (default 5 minutes). */
+  idleMs?: number;
+  /** How long an idle keep-alive connection is kept between requests (default 5 s). */
+  keepAliveMs?: number;
 }
 
 export interface ListeningAddress {
@@ -66,6 +88,7 @@ export interface RegistryServer {
 
 // Uploads of large layers over slow links take long: no whole-request deadline, only an idle one.
 const IDLE_SOCKET_TIMEOUT_MS = 5 * 60 * 1000;
+const HEADERS_TIMEOUT_MS = 60 * 1000;
 
 /** Storage + registry + handler + Koa app + node server, wired the usual way. */
 export function createServer(config: ServerConfig): RegistryServer {
@@ -75,9 +98,16 @@ export function createServer(config: ServerConfig): RegistryServer {
     storage,
     ...(config.deleteEnabled !== undefined ? { deleteEnabled: config.deleteEnabled } : {}),
     ...(config.maxManifestBytes !== undefined ? { maxManifestBytes: config.maxManifestBytes } : {}),
+    ...(config.uploadExpiryMs !== undefined ? { uploadExpiryMs: config.uploadExpiryMs } : {}),
+    ...(config.verifyBlobReads !== undefined ? { verifyBlobReads: config.verifyBlobReads } : {}),
+    onCorruptContent: (event) => {
+      logger?.error({ repository: event.repository, digest: event.digest, actual: event.actual }, 'corrupt blob: not served (run zot-cli scrub)');
+      config.onCorruptContent?.(event);
+    },
   });
   const handler = createRegistryHandler({
     registry,
+    ...(config.maxUploadSessionsPerClient !== undefined ? { maxUploadSessionsPerClient: config.maxUploadSessionsPerClient } : {}),
     ...(config.authenticator ? { authenticator: config.authenticator } : {}),
     ...(config.authorizer ? { authorizer: config.authorizer } : {}),
     ...(config.extraRoutes ? { extraRoutes: config.extraRoutes } : {}),
@@ -99,9 +129,19 @@ export function createServer(config: ServerConfig): RegistryServer {
   });
 
   const callback = app.callback();
-  const server = config.tls ? createHttpsServer(config.tls, callback) : createHttpServer(callback);
-  server.requestTimeout = 0;
-  server.timeout = IDLE_SOCKET_TIMEOUT_MS;
+  const timeouts = config.timeouts ?? {};
+  const requestMs = timeouts.requestMs ?? 0;
+  // node refuses a header deadline past the whole-request one.
+  const headersMs = Math.min(timeouts.headersMs ?? HEADERS_TIMEOUT_MS, requestMs > 0 ? requestMs : Number.POSITIVE_INFINITY);
+  const limits = {
+    headersTimeout: headersMs,
+    requestTimeout: requestMs,
+    keepAliveTimeout: timeouts.keepAliveMs ?? 5000,
+    // node enforces the header and request deadlines on this tick (default 30 s: too coarse for short ones).
+    connectionsCheckingInterval: Math.max(100, Math.min(30_000, ...[headersMs, requestMs].filter((ms) => ms > 0).map((ms) => ms / 4))),
+  };
+  const server = config.tls ? createHttpsServer({ ...config.tls, ...limits }, callback) : createHttpServer(limits, callback);
+  server.timeout = timeouts.idleMs ?? IDLE_SOCKET_TIMEOUT_MS;
 
   // Requests in flight per socket, to close idle keep-alive sockets at shutdown but let busy ones finish.
   const busy = new Map<Socket, number>();
