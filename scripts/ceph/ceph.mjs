@@ -1,10 +1,11 @@
 // Node wrapper around start.sh/stop.sh for tests and benchmarks: starts a throw-away Ceph cluster with an
 // S3 endpoint and gives back how to reach it and how to stop it (exactly the daemons it started).
 import { execFile, spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync } from 'node:fs';
+import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { readEnvFile, s3Request } from './s3-request.mjs';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const started = new Set();
@@ -22,7 +23,7 @@ export function cephUnavailable() {
 
 /**
  * Starts a cluster in a new temp folder (about 8 s). Resolves to
- * `{ endpoint, region, accessKeyId, secretAccessKey, dir, stop() }`.
+ * `{ endpoint, region, accessKeyId, secretAccessKey, dir, createBucket(name), stop() }`.
  */
 export function startCeph({ dir = mkdtempSync(join(tmpdir(), 'zot-ceph-')) } = {}) {
   return new Promise((resolve, reject) => {
@@ -32,12 +33,7 @@ export function startCeph({ dir = mkdtempSync(join(tmpdir(), 'zot-ceph-')) } = {
         reject(new Error(`scripts/ceph/start.sh failed (logs kept in ${dir}):\n${stderr}`));
         return;
       }
-      const env = Object.fromEntries(
-        readFileSync(join(dir, 's3.env'), 'utf8')
-          .trim()
-          .split('\n')
-          .map((line) => line.split(/=(.*)/s).slice(0, 2)),
-      );
+      const env = readEnvFile(join(dir, 's3.env'));
       let stopping;
       const cluster = {
         endpoint: env.S3_ENDPOINT,
@@ -45,6 +41,8 @@ export function startCeph({ dir = mkdtempSync(join(tmpdir(), 'zot-ceph-')) } = {
         accessKeyId: env.S3_ACCESS_KEY,
         secretAccessKey: env.S3_SECRET_KEY,
         dir,
+        /** Creates a bucket (path style). */
+        createBucket: (name) => s3Request(env, 'PUT', `/${name}`),
         stop({ keep = process.env.ZOT_TEST_KEEP === '1' } = {}) {
           stopping ??= new Promise((done) => {
             started.delete(cluster);

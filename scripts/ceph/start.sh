@@ -119,7 +119,7 @@ echo "{\"cephx_secret\": \"$osd_key\"}" >"$dir/osd-secret.json"
 osd_id="$(ceph "${c[@]}" --connect-timeout 20 osd new "$osd_uuid" -i "$dir/osd-secret.json")" || fail "ceph osd new failed"
 ceph-authtool --create-keyring "$dir/osd.$osd_id.keyring" --name "osd.$osd_id" --add-key "$osd_key" >/dev/null
 ceph-osd "${c[@]}" -i "$osd_id" --mkfs --osd-uuid "$osd_uuid" >"$dir/log/osd-mkfs.out" 2>&1 || fail "ceph-osd --mkfs failed"
-ceph-osd "${c[@]}" -i "$osd_id" || fail "ceph-osd did not start"
+ceph-osd "${c[@]}" -i "$osd_id" 2>>"$dir/log/osd-start.out" || fail "ceph-osd did not start"
 
 # radosgw: its own key, then the daemon (its launcher returns before the pid file exists).
 ceph "${c[@]}" auth get-or-create client.rgw.a mon 'allow rw' osd 'allow rwx' >"$dir/client.rgw.a.keyring"
@@ -151,32 +151,10 @@ S3_REGION=default
 EOF
 
 # The first bucket creation takes about 2 s (radosgw creates its data pools): pay it here, not in a test.
-node --input-type=module - "$dir/s3.env" <<'EOF' || fail "the probe bucket could not be made"
-import { readFileSync } from 'node:fs';
-import { createHash, createHmac } from 'node:crypto';
-const env = Object.fromEntries(readFileSync(process.argv[2], 'utf8').trim().split('\n').map((l) => l.split(/=(.*)/s).slice(0, 2)));
-// A minimal AWS signature v4 request, so this script needs no npm package.
-async function s3(method, path) {
-  const url = new URL(path, env.S3_ENDPOINT);
-  const now = new Date().toISOString().replace(/[-:]|\.\d{3}/g, '');
-  const day = now.slice(0, 8);
-  const payload = createHash('sha256').update('').digest('hex');
-  const headers = { host: url.host, 'x-amz-content-sha256': payload, 'x-amz-date': now };
-  const signed = Object.keys(headers).sort();
-  const canonical = [method, url.pathname, '', ...signed.map((h) => `${h}:${headers[h]}`), '', signed.join(';'), payload].join('\n');
-  const scope = `${day}/${env.S3_REGION}/s3/aws4_request`;
-  const toSign = ['AWS4-HMAC-SHA256', now, scope, createHash('sha256').update(canonical).digest('hex')].join('\n');
-  let key = `AWS4${env.S3_SECRET_KEY}`;
-  for (const part of [day, env.S3_REGION, 's3', 'aws4_request']) key = createHmac('sha256', key).update(part).digest();
-  const signature = createHmac('sha256', key).update(toSign).digest('hex');
-  const authorization = `AWS4-HMAC-SHA256 Credential=${env.S3_ACCESS_KEY}/${scope}, SignedHeaders=${signed.join(';')}, Signature=${signature}`;
-  const res = await fetch(url, { method, headers: { ...headers, authorization } });
-  if (!res.ok) throw new Error(`${method} ${path}: ${res.status} ${await res.text()}`);
-}
-const bucket = `/probe-${process.pid}`;
-await s3('PUT', bucket);
-await s3('DELETE', bucket);
-EOF
+probe="/probe-$$"
+here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+{ node "$here/s3-request.mjs" "$dir/s3.env" PUT "$probe" && node "$here/s3-request.mjs" "$dir/s3.env" DELETE "$probe"; } ||
+  fail "the probe bucket could not be made"
 
 cat "$dir/s3.env"
 log "ready in $(( ($(date +%s%N) - started) / 1000000 )) ms ($dir)"

@@ -182,6 +182,12 @@ export async function startServer(options: StartServerOptions = {}): Promise<Run
     http: { address: '127.0.0.1', port: String(port) },
     log: { level: 'info' },
   };
+  // Set by the S3 suites (test/s3/): every server stores in that bucket, under a key prefix of its own.
+  const driver = process.env.ZOT_TEST_STORAGE_DRIVER;
+  if (driver) {
+    const parsed = JSON.parse(driver) as ConfigObject;
+    (defaults.storage as ConfigObject).storageDriver = { ...parsed, rootdirectory: `${String(parsed.rootdirectory ?? '')}/${tempDir.split('/').pop()}` };
+  }
   for (const [rel, content] of Object.entries(options.files ?? {})) {
     const file = join(tempDir, rel);
     mkdirSync(dirname(file), { recursive: true });
