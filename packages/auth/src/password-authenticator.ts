@@ -22,6 +22,7 @@ export class PasswordAuthenticator implements Authenticator {
   private readonly cache: CredentialCache;
   private readonly challengeValue: string;
   private readonly logger: Logger | undefined;
+  private readonly inFlight = new Map<string, Promise<AuthResult>>();
 
   constructor(options: PasswordAuthenticatorOptions) {
     if (options.verifiers.length === 0) throw new Error('PasswordAuthenticator needs at least one password backend');
@@ -55,6 +56,16 @@ export class PasswordAuthenticator implements Authenticator {
       return { kind: 'authenticated', identity: cached.identity };
     }
 
+    // Parallel first requests with the same credentials (a client fetching layers at once) share
+    // one verification instead of each running bcrypt or an LDAP bind.
+    const pending = this.inFlight.get(key);
+    if (pending) return pending;
+    const attempt = this.verify(key, username, password, address, versions).finally(() => this.inFlight.delete(key));
+    this.inFlight.set(key, attempt);
+    return attempt;
+  }
+
+  private async verify(key: string, username: string, password: string, address: string | undefined, versions: Map<string, number>): Promise<AuthResult> {
     const permit = await this.limiter.beforeAttempt(address);
     if (!permit.allowed) {
       this.logger?.warn({ remoteAddress: address, username }, 'authentication refused: too many failed attempts from this address');

@@ -75,9 +75,14 @@ test('verified logins are cached: bcrypt runs once for many requests, and again 
     const auth = new PasswordAuthenticator({ verifiers: [counting], realm: 'zot' });
     for (let i = 0; i < 20; i++) assert.equal((await auth.authenticate(request('alice', 'alice-pw'))).kind, 'authenticated');
     assert.equal(counting.calls, 1);
+    // Parallel first requests share one verification too.
+    await htpasswdSet(path, 'zed', 'zed-pw', 'bcrypt');
+    const parallel = await Promise.all(Array.from({ length: 8 }, () => auth.authenticate(request('zed', 'zed-pw'))));
+    assert.ok(parallel.every((r) => r.kind === 'authenticated'));
+    assert.equal(counting.calls, 2);
     // A wrong password is never answered from the cache of the right one.
     assert.equal((await auth.authenticate(request('alice', 'alice-pw2'))).kind, 'rejected');
-    assert.equal(counting.calls, 2);
+    assert.equal(counting.calls, 3);
     // Changing the password in the file drops the cached login at once.
     await htpasswdSet(path, 'alice', 'new-pw', 'bcrypt');
     assert.equal((await auth.authenticate(request('alice', 'alice-pw'))).kind, 'rejected');
