@@ -29,7 +29,7 @@ export class BlobGuard {
   /** Deletes the blob only if it was last modified at or before `cutoff`. */
   async deleteIfUnmodifiedSince(repository: string, digest: string, cutoff: Date): Promise<boolean> {
     const marker = this.keys.gcMarker(repository, digest);
-    await this.client.send(new PutObjectCommand({ Bucket: this.bucket, Key: marker, Body: '' }));
+    await this.client.send(new PutObjectCommand({ Bucket: this.bucket, Key: marker, Body: Buffer.alloc(0), ContentLength: 0 }));
     try {
       const modified = await this.modifiedAt(this.keys.blob(repository, digest));
       if (!modified || modified.getTime() > cutoff.getTime()) return false;

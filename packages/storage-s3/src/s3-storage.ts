@@ -29,6 +29,18 @@ import { DEFAULT_PART_SIZE, MAX_COPY_SIZE, MIN_PART_SIZE, type S3StorageOptions 
 import { createClient, isNotFound, mapLimit } from './s3-util.js';
 import { UploadSessions } from './uploads.js';
 
+// The store's answer to the conditional-write probe, shared by instances on the same bucket.
+const probes = new Map<string, Promise<ConditionalStyle>>();
+
+function probeOnce(storeId: string, probe: () => Promise<ConditionalStyle>): Promise<ConditionalStyle> {
+  let found = probes.get(storeId);
+  if (!found) {
+    found = probe();
+    probes.set(storeId, found);
+  }
+  return found;
+}
+
 /**
  * A {@link RegistryStorage} on an S3-compatible object store. Object keys mirror the OCI image layout
  * (`<root>/<repo>/index.json`, `<root>/<repo>/blobs/sha256/<hex>`), and everything, upload sessions
@@ -44,6 +56,7 @@ export class S3Storage implements RegistryStorage {
   private readonly onWarning: ((message: string, details?: Record<string, unknown>) => void) | undefined;
   private readonly guard: BlobGuard;
   private probed: Promise<ConditionalStyle> | undefined;
+  private readonly storeId: string;
 
   constructor(options: S3StorageOptions, client?: S3Client) {
     const partSize = options.partSize ?? DEFAULT_PART_SIZE;
@@ -53,6 +66,7 @@ export class S3Storage implements RegistryStorage {
     this.bucket = options.bucket;
     this.keys = new KeyLayout(options.rootDirectory);
     this.onWarning = options.onWarning;
+    this.storeId = `${options.endpoint ?? 'aws'}|${options.region ?? ''}|${options.bucket}`;
     const conditional = (): Promise<ConditionalStyle> => this.conditionalWrites();
     this.copier = new ObjectCopier(this.client, this.bucket, copyPartSize);
     this.guard = new BlobGuard(this.client, this.bucket, this.keys, this.copier);
@@ -65,7 +79,7 @@ export class S3Storage implements RegistryStorage {
    * 'none' (the store ignores If-Match) is reported through `onWarning`: then only one replica is safe.
    */
   conditionalWrites(): Promise<ConditionalStyle> {
-    this.probed ??= probeConditionalWrites(this.client, this.bucket, this.keys.probe(randomBytes(8).toString('hex'))).then(
+    this.probed ??= probeOnce(this.storeId, () => probeConditionalWrites(this.client, this.bucket, this.keys.probe(randomBytes(8).toString('hex')))).then(
       (style) => {
         if (style === 'none') {
           this.onWarning?.('the object store ignores conditional writes (If-Match): run one replica only, or concurrent tag pushes may overwrite each other', {
@@ -76,6 +90,7 @@ export class S3Storage implements RegistryStorage {
       },
       (err: unknown) => {
         this.probed = undefined; // try again next time (the store may still be starting)
+        probes.delete(this.storeId);
         throw err;
       },
     );

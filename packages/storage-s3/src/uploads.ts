@@ -70,6 +70,7 @@ export class UploadSessions {
         Bucket: this.bucket,
         Key: this.keys.session(repository, uploadId),
         Body: Buffer.alloc(0),
+        ContentLength: 0,
         Metadata: stateToMetadata(newSessionState()),
         ...(style === 'none' ? {} : { IfNoneMatch: '*' }),
       }),

@@ -40,7 +40,7 @@ describe('three replicas on one S3 bucket (Ceph RGW)', { skip }, () => {
   it('an image pushed through replica 1 is pulled through replica 3, byte for byte', async () => {
     const [one, , three] = replicas as [RunningServer, RunningServer, RunningServer];
     // One layer of 12 MiB: more than one S3 part (10 MiB), so it goes through a multipart upload.
-    const image = makeImage({ layers: 2, layerSize: 12 * 1024 * 1024, uncompressed: true });
+    const image = makeImage({ layers: 2, layerSize: 12 * 1024 * 1024 });
     const layout = await clients.makeDir('layout');
     await writeOciLayout(layout, [{ tag: 'v1', content: image }]);
     await clients.skopeo('copy', DEST_PLAIN, `oci:${layout}:v1`, `docker://${one.host}/team/app:v1`);
@@ -135,16 +135,17 @@ describe('three replicas on one S3 bucket (Ceph RGW)', { skip }, () => {
     // A fourth instance over the bucket runs the collector, as a replica with gc on would.
     const collector = new S3Storage(optionsFromDriverConfig(fixture.driverConfig('replicated')));
     try {
-      const images = Array.from({ length: 12 }, () => makeImage({ layers: 1, layerSize: 16 * 1024 }));
+      const images = Array.from({ length: 16 }, () => makeImage({ layers: 1, layerSize: 16 * 1024 }));
       // The blobs are uploaded first and left unreferenced for longer than the delay: gc may take them...
       for (const [i, image] of images.entries()) {
         for (const blob of [image.config, ...image.layers]) await pushBlob(replicas[i % 3]!.url, repository, blob);
       }
       await new Promise((resolve) => setTimeout(resolve, delayMs + 1200));
-      // ...while the manifests referencing them are pushed through the replicas at the same moment.
+      // ...while the manifests referencing them are pushed through the replicas, spread over the gc pass.
       const [pushes, report] = await Promise.all([
         Promise.all(
           images.map(async (image, i) => {
+            await new Promise((resolve) => setTimeout(resolve, i * 40));
             const res = await putManifest(replicas[(i + 1) % 3]!.url, repository, `v${i}`, image.manifest, MEDIA_TYPES.ociManifest);
             return { image, status: res.status, body: await res.text() };
           }),
