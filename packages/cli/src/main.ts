@@ -3,6 +3,7 @@ import { EMBEDDED_DEFAULT_CONFIG } from './config/defaults.js';
 import { ConfigError, loadConfigFile, type LoadedConfig } from './config/load.js';
 import { resolveSettings } from './config/settings.js';
 import { createLogger } from './logger.js';
+import { gcCommand, scrubCommand } from './maintenance-commands.js';
 import { serve } from './serve.js';
 
 const USAGE = `Usage: zot-cli <command> [arguments]
@@ -11,6 +12,11 @@ Commands:
   serve [config]     Run the registry. Without a config file, the embedded default is used:
                      storage in ./zot-data, listening on 127.0.0.1:5000.
   verify <config>    Check a config file (JSON or YAML, zot's format) and exit.
+  gc <config>        Run one garbage-collection pass over the config's storage and list what it
+                     removed (--dry-run: only list; --json: the report as JSON). Safe beside a
+                     running server.
+  scrub <config>     Re-hash every blob and check every manifest; report per repository (a progress
+                     bar on a terminal; --json: the report as JSON). Exit code 1 if anything is bad.
 
 Options:
   -h, --help         Show this help.
@@ -49,6 +55,10 @@ export async function main(argv: readonly string[], io: MainIo = processIo): Pro
       return verifyCommand(rest, io);
     case 'serve':
       return serveCommand(rest, io);
+    case 'gc':
+      return gcCommand(rest, io);
+    case 'scrub':
+      return scrubCommand(rest, io);
     default:
       io.stderr(`zot-cli: unknown command "${command}"\n\n${USAGE}`);
       return 2;

@@ -5,7 +5,7 @@ import type { Logger } from 'pino';
 import type { Settings } from './config/settings.js';
 import { buildExtensions } from './extensions.js';
 import { buildSecurity, reloadCertificatesOnSighup } from './security.js';
-import { buildStorage } from './storage.js';
+import { openStorage, startMaintenance } from './maintenance.js';
 
 export interface ServeOptions {
   settings: Settings;
@@ -23,10 +23,15 @@ export interface ServeOptions {
  * control, TLS, extensions) plug in here as they are added.
  */
 export function buildServer(settings: Settings, logger: Logger, extensions?: Extensions, security?: Security): RegistryServer {
-  const storage = buildStorage(settings, logger); // storage.storageDriver (S3), else OCI layouts in rootDirectory
+  const storage = openStorage(settings, logger); // storage.storageDriver (S3), else OCI layouts in rootDirectory
+  const { limits } = settings.maintenance;
   return createServer({
     rootDirectory: settings.storage.rootDirectory,
-    ...(storage ? { storage } : {}),
+    storage,
+    maxManifestBytes: limits.maxManifestBytes,
+    maxUploadSessionsPerClient: limits.maxUploadSessionsPerClient,
+    uploadExpiryMs: limits.uploadExpiryMs,
+    timeouts: { headersMs: limits.headersMs, requestMs: limits.requestMs, idleMs: limits.idleMs },
     address: settings.http.address,
     port: settings.http.port,
     logger,
@@ -82,12 +87,14 @@ async function listenUntilStopped(options: ServeOptions, extensions: Extensions,
     },
     `zot-ts listening on ${address.url} (config: ${options.configSource})`,
   );
+  // Garbage collection and scrub in the background (storage.gc, extensions.scrub).
+  const maintenance = startMaintenance(server.storage, settings, logger);
 
   const signal = await options.stopSignal;
   const deadlineMs = options.shutdownDeadlineMs ?? 10_000;
   logger.info({ signal, deadlineMs }, 'shutting down: finishing in-flight requests');
   stopReloading();
-  const clean = await server.close(deadlineMs);
+  const [clean] = await Promise.all([server.close(deadlineMs), maintenance.stop()]);
   logger.info({ clean }, 'stopped');
   return 0;
 }

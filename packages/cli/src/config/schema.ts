@@ -9,6 +9,7 @@
  */
 import { securityNode, withSecurityChecks } from '../security.js';
 import { boolean, duration, integer, object, oneOf, port, string, type Infer } from './schema-kit.js';
+import { limitsSchema, retentionSchema, scrubSchema } from './maintenance-schema.js';
 
 export const LOG_LEVELS = ['trace', 'debug', 'info', 'warn', 'error', 'fatal'] as const;
 
@@ -34,10 +35,11 @@ export const storageDriverSchema = object(
 export const storageSchema = object({
   rootDirectory: string({ nonEmpty: true, description: 'where repositories are stored, one OCI image layout each' }),
   storageDriver: storageDriverSchema,
-  dedupe: boolean({ description: 'store identical blobs once across repositories (hard links)' }),
-  gc: boolean({ description: 'garbage-collect unreferenced blobs' }),
-  gcDelay: duration({ description: 'how old an unreferenced blob must be before gc removes it' }),
-  gcInterval: duration({ description: 'how often gc runs' }),
+  dedupe: boolean({ description: 'store identical blobs once across repositories (hard links; default true)' }),
+  gc: boolean({ description: 'garbage-collect unreferenced blobs, untagged manifests and abandoned uploads in the background (default true)' }),
+  gcDelay: duration({ description: 'how old an unreferenced blob must be before gc removes it (default 1h)' }),
+  gcInterval: duration({ description: 'how often gc runs (default 1h)' }),
+  retention: retentionSchema,
 });
 
 // tls, auth and accessControl are checked in full by @zotjs/auth (see ../security.ts).
@@ -50,6 +52,7 @@ export const httpSchema = withSecurityChecks(
     tls: securityNode('tls'),
     auth: securityNode('auth'),
     accessControl: securityNode('accessControl'),
+    limits: limitsSchema,
   }),
 );
 
@@ -69,6 +72,7 @@ export const extensionsSchema = object({
     },
     { description: 'request counts and latency by route, bytes pushed and pulled, repositories, storage, process' },
   ),
+  scrub: scrubSchema,
 });
 
 export const configSchema = object({

@@ -1,5 +1,6 @@
 import { resolve } from 'node:path';
 import { LOG_LEVELS, type ZotConfig } from './schema.js';
+import { resolveMaintenance, type MaintenanceSettings } from './maintenance-settings.js';
 
 /** A validated config with defaults applied and paths made absolute: what the server runs with. */
 export interface Settings {
@@ -9,6 +10,8 @@ export interface Settings {
   log: { level: (typeof LOG_LEVELS)[number]; output?: string; audit?: string };
   /** Present when `extensions.metrics` is there and not disabled (as zot). */
   metrics?: { path: string };
+  /** Garbage collection, scrub and request limits. */
+  maintenance: MaintenanceSettings;
   /** The config as written, for features that read their own keys. */
   config: ZotConfig;
 }
@@ -21,8 +24,9 @@ export function resolveSettings(config: ZotConfig, cwd = process.cwd()): Setting
     distSpecVersion: config.distSpecVersion ?? '1.1.0',
     storage: {
       rootDirectory: resolve(cwd, config.storage?.rootDirectory ?? './zot-data'),
-      dedupe: config.storage?.dedupe ?? false,
-      gc: config.storage?.gc ?? false,
+      // zot's defaults: both on.
+      dedupe: config.storage?.dedupe ?? true,
+      gc: config.storage?.gc ?? true,
     },
     http: {
       address: config.http?.address ?? '127.0.0.1',
@@ -36,6 +40,7 @@ export function resolveSettings(config: ZotConfig, cwd = process.cwd()): Setting
       ...(audit ? { audit: resolve(cwd, audit) } : {}),
     },
     ...(metrics && metrics.enable !== false ? { metrics: { path: metrics.prometheus?.path ?? '/metrics' } } : {}),
+    maintenance: resolveMaintenance(config),
     config,
   };
 }

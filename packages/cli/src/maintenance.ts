@@ -1,0 +1,45 @@
+import { collectGarbage, runPeriodically, scrubStorage, type PeriodicTask, type RegistryStorage } from '@zotjs/core';
+import { OciLayoutStorage } from '@zotjs/storage-oci-layout';
+import type { Logger } from 'pino';
+import type { Settings } from './config/settings.js';
+import { buildStorage } from './storage.js';
+
+/** The storage the config describes: `storage.storageDriver` (S3), else OCI layouts in rootDirectory. */
+export function openStorage(settings: Settings, logger: Logger): RegistryStorage {
+  return buildStorage(settings, logger) ?? new OciLayoutStorage({ rootDirectory: settings.storage.rootDirectory, dedupe: settings.storage.dedupe });
+}
+
+export interface Maintenance {
+  /** Stops the background passes, aborting a running one, and waits for it to end. */
+  stop(): Promise<void>;
+}
+
+/**
+ * Background upkeep while serving: garbage collection every `storage.gcInterval` (when
+ * `storage.gc`), scrub every `extensions.scrub.interval` (when enabled). Passes run one at a
+ * time, one repository after the other, beside requests: they never hold a lock for long.
+ */
+export function startMaintenance(storage: RegistryStorage, settings: Settings, logger: Logger): Maintenance {
+  const { maintenance } = settings;
+  const tasks: PeriodicTask[] = [];
+  if (maintenance.gc) {
+    const gcLogger = logger.child({ task: 'gc' });
+    tasks.push(
+      runPeriodically((signal) => collectGarbage(storage, { ...maintenance.gcOptions, signal, logger: gcLogger }), maintenance.gcIntervalMs, {
+        name: 'gc',
+        logger: gcLogger,
+      }),
+    );
+    logger.info({ intervalMs: maintenance.gcIntervalMs, delayMs: maintenance.gcOptions.delayMs }, 'gc: scheduled');
+  }
+  if (maintenance.scrub) {
+    const scrubLogger = logger.child({ task: 'scrub' });
+    tasks.push(runPeriodically((signal) => scrubStorage(storage, { signal, logger: scrubLogger }), maintenance.scrub.intervalMs, { name: 'scrub', logger: scrubLogger }));
+    logger.info({ intervalMs: maintenance.scrub.intervalMs }, 'scrub: scheduled');
+  }
+  return {
+    async stop() {
+      await Promise.all(tasks.map((t) => t.stop()));
+    },
+  };
+}
