@@ -3,6 +3,7 @@ import assert from 'node:assert/strict';
 import { readFile, readdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { sha256 } from '../helpers/images.js';
+import type { RunningServer } from '../helpers/server.js';
 
 /** Flags that make skopeo talk plain HTTP to the test registry. */
 export const SRC_PLAIN = '--src-tls-verify=false';
@@ -53,4 +54,18 @@ export function findRequestRecords(records: LogRecord[], method: string, status:
     const text = JSON.stringify(record);
     return mentions.every((mention) => text.includes(mention));
   });
+}
+
+/**
+ * For `after` hooks: when the registry process died during the tests (clients then only see refused
+ * connections), prints the end of its log so the cause (a crash's stack trace) is in the test output.
+ */
+export function reportIfServerDied(server: RunningServer | undefined): void {
+  if (!server) return;
+  const { exitCode, signalCode } = server.process;
+  if (exitCode === null && signalCode === null) return;
+  const lines = server.logs().trimEnd().split('\n');
+  console.error(
+    `zot-cli serve exited during the tests (code ${exitCode}, signal ${signalCode}); last log lines:\n${lines.slice(-60).join('\n')}`,
+  );
 }

@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { startServer, type RunningServer } from '../helpers/server.js';
 import { ClientSandbox, MEDIA_TYPES, makeImage, sha256, skipUnlessPrograms, writeOciLayout } from '../helpers/images.js';
-import { DEST_PLAIN, PLAIN } from './clients.js';
+import { DEST_PLAIN, PLAIN, reportIfServerDied } from './clients.js';
 import { checkOciLayout, tagsOnDisk } from './oci-layout-check.js';
 import { getManifest, listTags, pushBlob, putManifest } from './registry-http.js';
 
@@ -18,6 +18,7 @@ describe('concurrent pushes', () => {
   });
 
   after(async () => {
+    reportIfServerDied(server);
     await server?.stop();
   });
 

@@ -18,7 +18,7 @@ import {
   writeOciLayout,
   type Platform,
 } from '../helpers/images.js';
-import { DEST_PLAIN, PLAIN, SRC_PLAIN, readDirCopy } from './clients.js';
+import { DEST_PLAIN, PLAIN, SRC_PLAIN, readDirCopy, reportIfServerDied } from './clients.js';
 import { getManifest } from './registry-http.js';
 
 interface IndexJson {
@@ -36,6 +36,7 @@ describe('podman and buildah end to end', { skip: skipUnlessPrograms('podman', '
   });
 
   after(async () => {
+    reportIfServerDied(server);
     await server?.stop();
     await builder?.cleanup();
   });

@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { startServer, type RunningServer } from '../helpers/server.js';
 import { ClientSandbox, MEDIA_TYPES, makeImage, sha256, skipUnlessPrograms, writeOciLayout } from '../helpers/images.js';
-import { DEST_PLAIN, PLAIN, SRC_PLAIN, findRequestRecords, readDirCopy, referencedBlobs } from './clients.js';
+import { DEST_PLAIN, PLAIN, SRC_PLAIN, findRequestRecords, readDirCopy, referencedBlobs, reportIfServerDied } from './clients.js';
 import { getManifest, listTags } from './registry-http.js';
 
 describe('skopeo end to end', { skip: skipUnlessPrograms('skopeo', 'buildah') }, () => {
@@ -22,6 +22,7 @@ describe('skopeo end to end', { skip: skipUnlessPrograms('skopeo', 'buildah') },
   });
 
   after(async () => {
+    reportIfServerDied(server);
     await server?.stop();
     await clients?.cleanup();
   });

@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { startServer, type RunningServer } from '../helpers/server.js';
 import { ClientSandbox, isRoot, makeImage, makeIndex, skipUnlessPrograms, writeOciLayout, type ImageContent } from '../helpers/images.js';
-import { DEST_PLAIN, PLAIN, readDirCopy } from './clients.js';
+import { DEST_PLAIN, PLAIN, readDirCopy, reportIfServerDied } from './clients.js';
 import { checkOciLayout, checkStorageRoot, tagsOnDisk } from './oci-layout-check.js';
 
 /**
@@ -65,6 +65,7 @@ describe('storage folder read directly', { skip: skipUnlessPrograms('skopeo', 'u
   });
 
   after(async () => {
+    reportIfServerDied(server);
     await server?.stop();
     await clients?.cleanup();
   });
