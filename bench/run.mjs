@@ -18,7 +18,7 @@ import { RssSampler } from './lib/rss.mjs';
 import { distributionVersion, startDistribution } from './lib/servers/distribution.mjs';
 import { startNginx } from './lib/servers/nginx.mjs';
 import { REPO_ROOT, startZot } from './lib/servers/zot.mjs';
-import { combine, median } from './lib/stats.mjs';
+import { combine } from './lib/stats.mjs';
 import { generateCertificate } from './lib/tls.mjs';
 
 const log = (message) => process.stderr.write(`bench: ${message}\n`);
@@ -121,14 +121,18 @@ async function main(argv) {
 async function measureReferences(options, results) {
   if (!options.phases.some((p) => ['push', 'chunked', 'big'].includes(p))) return;
   log('measuring single-core SHA-256 (node:crypto, openssl speed)');
+  // A limit is what the machine can do: other load only ever lowers a sample, so keep the best one.
+  const samples = Math.max(options.quick ? 2 : 3, options.reps);
   const node = [];
   const openssl = [];
-  for (let i = 0; i < options.reps; i++) {
+  for (let i = 0; i < samples; i++) {
     node.push(sha256NodeRate(options.quick ? 0.5 : 1));
     openssl.push(await sha256OpensslRate(options.quick ? 1 : 2));
   }
-  results.references.sha256Node = median(node);
-  results.references.sha256Openssl = median(openssl);
+  results.references.sha256Node = Math.max(...node);
+  results.references.sha256Openssl = Math.max(...openssl);
+  // node:crypto hashes with OpenSSL: the two differ only by noise, and the better is the limit.
+  results.references.sha256 = Math.max(results.references.sha256Node, results.references.sha256Openssl);
 }
 
 async function startServers(ctx, pass, passDir, errors) {
@@ -275,6 +279,7 @@ function printReferences(results) {
   const lines = ['', 'physical references (same run):'];
   if (r.sha256Node) lines.push(`  ${'SHA-256, one core, node:crypto'.padEnd(45)} ${(r.sha256Node / MB).toFixed(0)} MB/s`);
   if (r.sha256Openssl) lines.push(`  ${'SHA-256, one core, openssl speed'.padEnd(45)} ${(r.sha256Openssl / MB).toFixed(0)} MB/s`);
+  if (r.sha256) lines.push(`  (best of a few samples each; the limit used below is the higher of the two)`);
   for (const [name, pass] of Object.entries(results.passes)) {
     for (const [id, label] of [
       ['push', 'dd write+fsync of the blob'],
@@ -282,7 +287,7 @@ function printReferences(results) {
       ['pull', 'nginx serving the blob'],
     ]) {
       const ref = pass.phases[id]?.reference?.mbps;
-      if (ref) lines.push(`  ${label.padEnd(27)} (${`${name}, ${id})`.padEnd(16)} ${ref.toFixed(0)} MB/s`);
+      if (ref) lines.push(`  ${`${label} (${name}, ${id})`.padEnd(45)} ${ref.toFixed(0)} MB/s`);
     }
   }
   process.stdout.write(`${lines.join('\n')}\n`);

@@ -7,7 +7,7 @@ const RSS_LIMIT = 150 * MB;
 /** @returns {Array<object>} rows, in print order */
 export function buildRows(results) {
   const rows = [];
-  const sha = results.references.sha256Node;
+  const sha = results.references.sha256;
   for (const [passName, pass] of Object.entries(results.passes)) {
     const plain = passName === 'plain';
     const unauthName = passName === 'auth' ? 'plain' : passName === 'tls+auth' ? 'tls' : undefined;

@@ -47,7 +47,7 @@ test('aggregation: medians of figures, the largest peak RSS, shared strings kept
 });
 
 function results(passes) {
-  return { options: { pushes: 16, bigSize: 4 * 1024 ** 3 }, references: { sha256Node: 1600e6 }, passes };
+  return { options: { pushes: 16, bigSize: 4 * 1024 ** 3 }, references: { sha256: 1600e6 }, passes };
 }
 
 test('targets: push against SHA-256, rates against distribution, auth against unauthenticated', () => {
