@@ -332,6 +332,12 @@ export class Registry {
     if (algorithm === 'sha256' && state && state.size === size) {
       return `sha256:${state.hash.copy().digest('hex')}`;
     }
+    // Another process fed this session: its running hash, if the storage keeps one with the session.
+    const tracked = await this.storage.uploadDigest?.(repository, uploadId, algorithm);
+    if (tracked) {
+      if (tracked.size !== size) throw new RegistryError('BLOB_UPLOAD_INVALID', 'upload data changed while being read');
+      return tracked.digest;
+    }
     const hash = createDigester(algorithm);
     let read = 0;
     for await (const chunk of await this.storage.readUpload(repository, uploadId)) {

@@ -103,6 +103,25 @@ export interface RegistryStorage {
   listUploads(repository: string): Promise<UploadEntry[]>;
 
   /**
+   * Optional: the digest of the session's data so far, when the backend keeps a running hash with the
+   * session (so any process sharing the storage can finish a session another one fed, without
+   * re-reading its data). Core asks when it holds no running hash itself (after a restart, or when
+   * the chunks went to another replica) before falling back to {@link readUpload}. Resolves to
+   * undefined when the backend does not track this algorithm or this session (core then re-reads
+   * the data). The digest and size come from one consistent state of the session.
+   */
+  uploadDigest?(repository: string, uploadId: string, algorithm: 'sha256' | 'sha512'): Promise<UploadDigest | undefined>;
+
+  /**
+   * Optional: a URL the client may fetch the blob from directly (a presigned object-store URL that
+   * also honours `Range`), valid for at least a few minutes; undefined to stream it through the
+   * registry as usual. Core calls it for blob GETs only after its existence and authorization
+   * checks, and answers `307` with this URL as `Location`. Must not need a round trip to the
+   * store for a blob that exists (core has just checked).
+   */
+  blobRedirectUrl?(repository: string, digest: string): Promise<string | undefined>;
+
+  /**
    * Optional: removes what interrupted work left behind anywhere in the storage (temporary files
    * of a write cut short by a crash, unused deduplication entries) when older than `olderThan`.
    * Never an upload session or a blob. Garbage collection calls it once per pass. Resolves to the
@@ -129,6 +148,13 @@ export interface BlobEntry {
    * blob younger than its grace period (`gcDelay`), so a blob uploaded just before its manifest is safe.
    */
   modifiedAt: Date;
+}
+
+/** What {@link RegistryStorage.uploadDigest} reports: the digest and the number of bytes it covers. */
+export interface UploadDigest {
+  /** `<algorithm>:<hex>` */
+  digest: string;
+  size: number;
 }
 
 export interface UploadEntry extends UploadInfo {

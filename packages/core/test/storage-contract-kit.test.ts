@@ -5,7 +5,15 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import type { Readable } from 'node:stream';
 import { runStorageContract, type StorageFixture, type TestBody, type TestFunctions } from '../src/testing/index.js';
-import { emptyIndex, type IndexUpdate, type ReadBlobOptions, type RepositoryIndex, type UploadInfo } from '../src/index.js';
+import { createHash } from 'node:crypto';
+import {
+  emptyIndex,
+  type IndexUpdate,
+  type ReadBlobOptions,
+  type RepositoryIndex,
+  type UploadDigest,
+  type UploadInfo,
+} from '../src/index.js';
 import { MemoryStorage, type MemoryRepository } from './support/memory-storage.js';
 
 /** Test functions that record the kit's tests by full name instead of running them. */
@@ -109,6 +117,22 @@ class GlobalSessions extends MemoryStorage {
   }
 }
 
+/** Tracks the digest of the first 4 KiB only, as a backend that stops updating its running hash would. */
+class StaleUploadDigest extends MemoryStorage {
+  async uploadDigest(repository: string, uploadId: string, algorithm: 'sha256' | 'sha512'): Promise<UploadDigest | undefined> {
+    const info = await this.statUpload(repository, uploadId);
+    if (!info) return undefined;
+    const hash = createHash(algorithm);
+    let seen = 0;
+    for await (const chunk of await this.readUpload(repository, uploadId)) {
+      const bytes = (chunk as Buffer).subarray(0, Math.max(0, 4096 - seen));
+      hash.update(bytes);
+      seen += bytes.length;
+    }
+    return { digest: `${algorithm}:${hash.digest('hex')}`, size: info.size };
+  }
+}
+
 class TruncatesManifests extends MemoryStorage {
   override async putBlob(repository: string, digest: string, data: Uint8Array): Promise<void> {
     // Re-encodes JSON: the bytes (and so the digest) of a manifest change.
@@ -145,6 +169,9 @@ describe('the storage contract kit catches broken backends', () => {
   it('a backend that finds upload sessions across repositories', () =>
     expectCaught((s) => new GlobalSessions(s), 'sessions are invisible from other repositories', 'readBlob serves inclusive'));
 
+  it('a backend whose tracked upload digest lags behind the data', () =>
+    expectCaught((s) => new StaleUploadDigest(s), 'uploadDigest, when the backend tracks it', 'readBlob serves inclusive'));
+
   it('a backend that does not store manifests byte for byte', () =>
     expectCaught((s) => new TruncatesManifests(s), 'manifests by tag and digest, byte for byte', 'readBlob serves inclusive'));
 
@@ -166,6 +193,6 @@ describe('the storage contract kit catches broken backends', () => {
     runStorageContract('plain', async () => ({ storage: new MemoryStorage() }), { test: fns });
     assert.ok([...plain.keys()].every((name) => name.startsWith('plain: RegistryStorage contract > ')));
     assert.ok(![...plain.keys()].some((name) => name.includes('second instance') || name.includes('two registry engines')));
-    assert.equal(shared.size - plain.size, 5, 'four shared-storage tests and one two-engine test');
+    assert.equal(shared.size - plain.size, 6, 'five shared-storage tests and one two-engine test');
   });
 });

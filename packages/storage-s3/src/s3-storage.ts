@@ -17,6 +17,7 @@ import {
   type ReadBlobOptions,
   type RegistryStorage,
   type RepositoryIndex,
+  type UploadDigest,
   type UploadEntry,
   type UploadInfo,
 } from '@zotjs/core';
@@ -202,6 +203,11 @@ export class S3Storage implements RegistryStorage {
 
   readUpload(repository: string, uploadId: string, signal?: AbortSignal): Promise<Readable> {
     return this.uploads.read(repository, uploadId, signal);
+  }
+
+  /** From the running sha256 saved with the session at every append (sha512 is not tracked: core re-reads). */
+  async uploadDigest(repository: string, uploadId: string, algorithm: 'sha256' | 'sha512'): Promise<UploadDigest | undefined> {
+    return algorithm === 'sha256' ? this.uploads.digest(repository, uploadId) : undefined;
   }
 
   async commitUpload(repository: string, uploadId: string, digest: string): Promise<void> {

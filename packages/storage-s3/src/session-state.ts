@@ -17,15 +17,21 @@ export interface SessionState {
   /** Parts of the multipart upload that hold session data (higher part numbers are leftovers of a crash). */
   parts: number;
   dataBytes: number;
+  /**
+   * The running sha256 over all `size` bytes: hash-wasm's saved hasher state, base64. Saved with the
+   * size in one conditional write, so it always covers exactly the session's bytes. '' when not
+   * tracked (a session written by a version that did not track it): core then re-reads the data.
+   */
+  sha256: string;
 }
 
 const PREFIX = 'zot-';
 
-export function newSessionState(now = Date.now()): SessionState {
-  return { startedAt: now, size: 0, data: '', multipartId: '', parts: 0, dataBytes: 0 };
+export function newSessionState(sha256: string, now = Date.now()): SessionState {
+  return { startedAt: now, size: 0, data: '', multipartId: '', parts: 0, dataBytes: 0, sha256 };
 }
 
-/** The state as S3 user metadata (short ASCII values: well under the 2 KB limit). */
+/** The state as S3 user metadata (short ASCII values, the hash state about 160 characters: well under the 2 KB limit). */
 export function stateToMetadata(state: SessionState): Record<string, string> {
   return {
     [`${PREFIX}started`]: String(state.startedAt),
@@ -34,6 +40,7 @@ export function stateToMetadata(state: SessionState): Record<string, string> {
     [`${PREFIX}multipart`]: state.multipartId,
     [`${PREFIX}parts`]: String(state.parts),
     [`${PREFIX}databytes`]: String(state.dataBytes),
+    [`${PREFIX}sha256`]: state.sha256,
   };
 }
 
@@ -51,10 +58,12 @@ export function stateFromMetadata(metadata: Record<string, string> | undefined, 
     multipartId: metadata[`${PREFIX}multipart`] ?? '',
     parts: num('parts'),
     dataBytes: num('databytes'),
+    sha256: metadata[`${PREFIX}sha256`] ?? '',
   };
   const numbers = [state.startedAt, state.size, state.parts, state.dataBytes];
   if (numbers.some((n) => !Number.isSafeInteger(n))) return undefined;
   if (state.size !== state.dataBytes + tailBytes) return undefined;
   if (state.data !== '' && !/^data-[0-9a-f]+$/.test(state.data)) return undefined;
+  if (!/^[A-Za-z0-9+/]*={0,2}$/.test(state.sha256)) state.sha256 = '';
   return state;
 }

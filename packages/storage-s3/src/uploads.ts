@@ -21,6 +21,7 @@ import { ifMatchValue, type ConditionalStyle } from './conditional.js';
 import type { KeyLayout } from './keys.js';
 import { copySource, type ObjectCopier } from './copier.js';
 import { isConditionFailed, isNotFound, mapLimit } from './s3-util.js';
+import { emptySha256State, encode, resumeSha256, sha256Of } from './running-hash.js';
 import { newSessionState, stateFromMetadata, stateToMetadata, type SessionState } from './session-state.js';
 
 interface LoadedSession {
@@ -71,7 +72,7 @@ export class UploadSessions {
         Key: this.keys.session(repository, uploadId),
         Body: Buffer.alloc(0),
         ContentLength: 0,
-        Metadata: stateToMetadata(newSessionState()),
+        Metadata: stateToMetadata(newSessionState(await emptySha256State())),
         ...(style === 'none' ? {} : { IfNoneMatch: '*' }),
       }),
     );
@@ -98,6 +99,8 @@ export class UploadSessions {
 
     const state = { ...session.state };
     const obsolete: string[] = [];
+    // Every byte received is hashed as it arrives; the state is saved with the new size below.
+    const hasher = await resumeSha256(state.sha256);
     let pending: Buffer[] = session.tail.length > 0 ? [session.tail] : [];
     let pendingBytes = session.tail.length;
     let received = 0;
@@ -115,6 +118,7 @@ export class UploadSessions {
       await flushFullParts(); // a tail left at a full part by an earlier failure
       for await (const chunk of data) {
         const bytes = Buffer.isBuffer(chunk) ? chunk : Buffer.from(chunk as Uint8Array);
+        hasher?.update(bytes);
         pending.push(bytes);
         pendingBytes += bytes.length;
         received += bytes.length;
@@ -127,6 +131,7 @@ export class UploadSessions {
     // Whatever arrived is kept (a prefix of the chunk, when the stream failed): parts already uploaded
     // plus the pending bytes as the new tail.
     state.size = offset + received;
+    state.sha256 = hasher ? encode(hasher) : '';
     try {
       await this.save(repository, uploadId, state, Buffer.concat(pending, pendingBytes), session.etag);
     } catch (err) {
@@ -141,6 +146,23 @@ export class UploadSessions {
     await this.deleteKeys(obsolete).catch(() => undefined);
     if (failure !== undefined) throw failure;
     return state.size;
+  }
+
+  /**
+   * The sha256 of the session's bytes from the state saved with them, and the size it covers;
+   * undefined when the session does not track it.
+   */
+  async digest(repository: string, uploadId: string): Promise<{ digest: string; size: number } | undefined> {
+    try {
+      const out = await this.client.send(new HeadObjectCommand({ Bucket: this.bucket, Key: this.keys.session(repository, uploadId) }));
+      const state = stateFromMetadata(out.Metadata, out.ContentLength ?? 0);
+      if (!state) return undefined;
+      const digest = await sha256Of(state.sha256);
+      return digest ? { digest, size: state.size } : undefined;
+    } catch (err) {
+      if (isNotFound(err)) return undefined;
+      throw err;
+    }
   }
 
   async read(repository: string, uploadId: string, signal?: AbortSignal): Promise<Readable> {

@@ -522,6 +522,32 @@ export function registerStorageCases(t: TestFunctions, factory: StorageFactory, 
       assert.equal(await storage.statBlob('repo', digestOfBytes(data)), undefined);
     });
 
+    test('uploadDigest, when the backend tracks it, is the digest of the bytes appended so far', async (storage) => {
+      if (!storage.uploadDigest) return; // optional capability: core re-reads the data instead
+      const id = uploadId();
+      await storage.createUpload('repo', id);
+      const data = bytes(200 * 1024 + 13);
+      const check = async (size: number): Promise<void> => {
+        for (const algorithm of ['sha256', 'sha512'] as const) {
+          const tracked = await storage.uploadDigest!('repo', id, algorithm);
+          if (tracked) assert.deepEqual(tracked, { digest: digestOfBytes(data.subarray(0, size), algorithm), size }, `${algorithm} at ${size}`);
+        }
+      };
+      await check(0);
+      let size = 0;
+      for (const end of [1, 4096, 4096, 70_000, data.length]) {
+        size = await storage.appendUpload('repo', id, size, streamOf(data.subarray(size, end), 1000));
+        await check(size);
+      }
+      const lost = bytes(10_000);
+      await assert.rejects(storage.appendUpload('repo', id, size, failingStream(lost)));
+      const kept = (await storage.statUpload('repo', id))!.size;
+      const sent = Buffer.concat([data, lost]);
+      const tracked = await storage.uploadDigest('repo', id, 'sha256');
+      if (tracked) assert.deepEqual(tracked, { digest: digestOfBytes(sent.subarray(0, kept)), size: kept }, 'after a failed append');
+      assert.equal(await storage.uploadDigest('repo', uploadId(), 'sha256'), undefined, 'no such session');
+    });
+
     test("a repository's sessions are invisible from other repositories", async (storage) => {
       const id = uploadId();
       await storage.createUpload('mine', id);
@@ -583,6 +609,23 @@ function registerSharedCases(t: TestFunctions, factory: StorageFactory, settings
       await b.commitUpload('repo', id, digestOfBytes(data));
       assert.deepEqual(await collect((await a.readBlob('repo', digestOfBytes(data)))!), data);
       assert.equal(await a.statUpload('repo', id), undefined);
+    });
+
+    test("uploadDigest, when tracked, covers the chunks both instances appended", async (a, b) => {
+      if (!a.uploadDigest || !b.uploadDigest) return; // optional capability
+      const id = uploadId();
+      const data = bytes(90_000);
+      await a.createUpload('repo', id);
+      const ends = [10_000, 30_000, 31_000, 90_000];
+      let size = 0;
+      for (const [i, end] of ends.entries()) {
+        const [writer, reader] = i % 2 === 0 ? [a, b] : [b, a];
+        size = await writer.appendUpload('repo', id, size, streamOf(data.subarray(size, end), 4096));
+        const tracked = await reader.uploadDigest!('repo', id, 'sha256');
+        if (tracked) assert.deepEqual(tracked, { digest: digestOfBytes(data.subarray(0, size)), size }, `after ${end} bytes, seen by the other`);
+      }
+      await b.commitUpload('repo', id, digestOfBytes(data));
+      assert.equal(await a.uploadDigest('repo', id, 'sha256'), undefined, 'the session ended');
     });
 
     test('index updates from both instances never lose each other', async (a, b) => {
