@@ -171,6 +171,19 @@ export class Registry {
     return { digest, size, stream, ...(served ? { range: served } : {}) };
   }
 
+  /**
+   * Where the client may fetch the blob itself (the storage's {@link RegistryStorage.blobRedirectUrl}),
+   * or undefined to serve it through {@link readBlob}. Checks that the blob exists (BLOB_UNKNOWN)
+   * and is not known to be corrupt first. The store serves the bytes, so they are not verified on read.
+   */
+  async blobRedirect(repository: string, digest: string): Promise<{ digest: string; url: string } | undefined> {
+    if (!this.storage.blobRedirectUrl) return undefined;
+    const stat = await this.statBlob(repository, digest);
+    if (this.corrupt.get(blobKey(repository, stat.digest)) !== undefined) throw corruptContent(stat.digest);
+    const url = await this.storage.blobRedirectUrl(repository, stat.digest);
+    return url ? { digest: stat.digest, url } : undefined;
+  }
+
   /** Whether a read found this blob corrupt (it is refused until it is written again). */
   isMarkedCorrupt(repository: string, digest: string): boolean {
     return this.corrupt.get(blobKey(repository, digest)) !== undefined;
@@ -309,10 +322,11 @@ export class Registry {
     this.sessionHashes.delete(key);
     let newSize: number;
     try {
-      pipeline(body, counter, () => undefined);
+      feed(body, counter);
       newSize = await this.storage.appendUpload(repository, uploadId, size, counter);
     } catch (err) {
-      body.resume();
+      body.unpipe(counter);
+      body.resume(); // drain what the client still sends, so it gets our answer instead of a reset
       if (err instanceof UploadOffsetError) throw rangeNotSatisfiable(repository, uploadId, err.currentSize);
       if (err instanceof BodyTooLargeError) {
         throw new RegistryError('SIZE_INVALID', 'chunk is longer than its Content-Range', { status: 416 });
@@ -589,6 +603,16 @@ function paginate(sorted: string[], { n, last }: PageOptions): Page<string> {
   const items = sorted.slice(start, start + n);
   const more = start + n < sorted.length && items.length > 0;
   return more ? { items, next: items[items.length - 1]! } : { items };
+}
+
+/**
+ * Pipes the request body into `into`. Unlike pipeline(), a failure downstream (storage full, a
+ * chunk too long) leaves the body alone: destroying it would reset the client's connection
+ * before it reads the error response.
+ */
+function feed(body: Readable, into: HashingCounter): void {
+  body.once('error', (err) => into.destroy(err));
+  body.pipe(into);
 }
 
 function sessionKey(repository: string, uploadId: string): string {
