@@ -13,7 +13,7 @@ export function buildStorage(settings: Settings, logger: Logger): RegistryStorag
   if (!driver) return undefined;
   const options = optionsFromDriverConfig(driver as Record<string, unknown>);
   logger.info(
-    { storageDriver: 's3', bucket: options.bucket, endpoint: options.endpoint ?? 'aws', rootdirectory: options.rootDirectory ?? '' },
+    { storageDriver: 's3', bucket: options.bucket, endpoint: options.endpoint ?? 'aws', rootdirectory: options.rootDirectory ?? '', redirect: options.redirect ?? false },
     `storage: S3 bucket ${options.bucket}`,
   );
   return new S3Storage({ ...options, onWarning: (message, details) => logger.warn(details ?? {}, message) });

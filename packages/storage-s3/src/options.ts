@@ -23,6 +23,13 @@ export interface S3StorageOptions {
   partSize?: number;
   /** Objects larger than this are copied (commit, mount) part by part; default and maximum 5 GiB (S3's CopyObject limit). */
   copyPartSize?: number;
+  /**
+   * Answer blob pulls with a redirect to a presigned GET URL on the store instead of streaming the bytes
+   * through the registry (default false). Clients must then reach the store's endpoint themselves.
+   */
+  redirect?: boolean;
+  /** How long a presigned blob URL stays valid, in seconds (default 1200: 20 minutes; at most 7 days). */
+  redirectExpiry?: number;
   /** Called with problems worth an operator's attention (the store ignores conditional writes, ...). */
   onWarning?: (message: string, details?: Record<string, unknown>) => void;
 }
@@ -30,6 +37,9 @@ export interface S3StorageOptions {
 export const MIN_PART_SIZE = 5 * 1024 * 1024;
 export const DEFAULT_PART_SIZE = 10 * 1024 * 1024;
 export const MAX_COPY_SIZE = 5 * 1024 * 1024 * 1024;
+export const DEFAULT_REDIRECT_EXPIRY = 20 * 60;
+/** SigV4 presigned URLs live at most a week. */
+export const MAX_REDIRECT_EXPIRY = 7 * 24 * 3600;
 
 /**
  * zot's `storage.storageDriver` section for S3 (the keys of distribution's s3 driver that apply here). Values may be strings, as YAML and environment-driven configs often make them.
@@ -48,6 +58,10 @@ export interface S3DriverConfig {
   secure?: boolean | string;
   chunksize?: number | string;
   multipartcopychunksize?: number | string;
+  /** Blob pulls answered with a redirect to a presigned URL on the store. */
+  redirect?: boolean | string;
+  /** Lifetime of those URLs in seconds (default 1200). */
+  redirectexpiry?: number | string;
 }
 
 /** Every key {@link S3DriverConfig} accepts, for config validation. */
@@ -64,6 +78,8 @@ export const S3_DRIVER_KEYS = [
   'secure',
   'chunksize',
   'multipartcopychunksize',
+  'redirect',
+  'redirectexpiry',
 ] as const;
 
 /**
@@ -111,6 +127,13 @@ export function optionsFromDriverConfig(config: Record<string, unknown>): S3Stor
     }
     options.copyPartSize = copyPartSize;
   }
+  const redirect = flag(config, 'redirect');
+  if (redirect !== undefined) options.redirect = redirect;
+  const expiry = integer(config, 'redirectexpiry', 'seconds');
+  if (expiry !== undefined) {
+    if (expiry > MAX_REDIRECT_EXPIRY) throw new Error(`storageDriver.redirectexpiry: at most ${MAX_REDIRECT_EXPIRY} seconds (7 days)`);
+    options.redirectExpiry = expiry;
+  }
   return options;
 }
 
@@ -130,11 +153,11 @@ function flag(config: Record<string, unknown>, key: string): boolean | undefined
   throw new Error(`storageDriver.${key}: expected true or false`);
 }
 
-function integer(config: Record<string, unknown>, key: string): number | undefined {
+function integer(config: Record<string, unknown>, key: string, unit = 'bytes'): number | undefined {
   const value = config[key];
   if (value === undefined || value === null || value === '') return undefined;
   const n = typeof value === 'number' ? value : typeof value === 'string' && /^\d+$/.test(value) ? Number(value) : NaN;
-  if (!Number.isSafeInteger(n) || n <= 0) throw new Error(`storageDriver.${key}: expected a positive whole number of bytes`);
+  if (!Number.isSafeInteger(n) || n <= 0) throw new Error(`storageDriver.${key}: expected a positive whole number of ${unit}`);
   return n;
 }
 

@@ -8,6 +8,7 @@ import {
   PutObjectCommand,
   type S3Client,
 } from '@aws-sdk/client-s3';
+import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
 import {
   DigestAlgorithms,
   tryParseDigest,
@@ -26,7 +27,14 @@ import { BlobGuard } from './blob-guard.js';
 import { ObjectCopier } from './copier.js';
 import { IndexStore } from './index-store.js';
 import { KeyLayout, UPLOADS } from './keys.js';
-import { DEFAULT_PART_SIZE, MAX_COPY_SIZE, MIN_PART_SIZE, type S3StorageOptions } from './options.js';
+import {
+  DEFAULT_PART_SIZE,
+  DEFAULT_REDIRECT_EXPIRY,
+  MAX_COPY_SIZE,
+  MAX_REDIRECT_EXPIRY,
+  MIN_PART_SIZE,
+  type S3StorageOptions,
+} from './options.js';
 import { createClient, isNotFound, mapLimit } from './s3-util.js';
 import { UploadSessions } from './uploads.js';
 
@@ -58,6 +66,8 @@ export class S3Storage implements RegistryStorage {
   private readonly guard: BlobGuard;
   private probed: Promise<ConditionalStyle> | undefined;
   private readonly storeId: string;
+  /** Seconds a presigned blob URL is valid; 0 when blob pulls are not redirected. */
+  private readonly redirectExpiry: number;
 
   constructor(options: S3StorageOptions, client?: S3Client) {
     const partSize = options.partSize ?? DEFAULT_PART_SIZE;
@@ -67,6 +77,11 @@ export class S3Storage implements RegistryStorage {
     this.bucket = options.bucket;
     this.keys = new KeyLayout(options.rootDirectory);
     this.onWarning = options.onWarning;
+    const expiry = options.redirectExpiry ?? DEFAULT_REDIRECT_EXPIRY;
+    if (!Number.isSafeInteger(expiry) || expiry < 1 || expiry > MAX_REDIRECT_EXPIRY) {
+      throw new Error(`redirectExpiry must be between 1 and ${MAX_REDIRECT_EXPIRY} seconds`);
+    }
+    this.redirectExpiry = options.redirect ? expiry : 0;
     this.storeId = `${options.endpoint ?? 'aws'}|${options.region ?? ''}|${options.bucket}`;
     const conditional = (): Promise<ConditionalStyle> => this.conditionalWrites();
     this.copier = new ObjectCopier(this.client, this.bucket, copyPartSize);
@@ -139,6 +154,16 @@ export class S3Storage implements RegistryStorage {
       if (isNotFound(err)) return undefined;
       throw err;
     }
+  }
+
+  /**
+   * With `redirect` on: a presigned GET URL of the blob (signed locally, no request to the store). The
+   * client sends its Range header to it as it would to the registry.
+   */
+  async blobRedirectUrl(repository: string, digest: string): Promise<string | undefined> {
+    if (this.redirectExpiry === 0) return undefined;
+    const command = new GetObjectCommand({ Bucket: this.bucket, Key: this.keys.blob(repository, digest) });
+    return getSignedUrl(this.client, command, { expiresIn: this.redirectExpiry });
   }
 
   async putBlob(repository: string, digest: string, data: Uint8Array): Promise<void> {

@@ -28,6 +28,8 @@ export const storageDriverSchema = object(
     secure: boolean({ description: 'https when regionendpoint has no scheme (default true)' }),
     chunksize: integer({ min: 5 * 1024 * 1024, description: 'multipart upload part size in bytes (default 10 MiB; one part is buffered per upload)' }),
     multipartcopychunksize: integer({ min: 5 * 1024 * 1024, max: 5 * 1024 * 1024 * 1024, description: 'objects larger than this are copied part by part (default 5 GiB)' }),
+    redirect: boolean({ description: 'answer blob pulls with a 307 redirect to a presigned URL on the store (clients must reach it); default false' }),
+    redirectexpiry: integer({ min: 1, max: 7 * 24 * 3600, description: 'how long those presigned URLs stay valid, in seconds (default 1200)' }),
   },
   { required: ['name', 'bucket'], description: 'store repositories in an object store instead of rootDirectory (several replicas may share it)' },
 );

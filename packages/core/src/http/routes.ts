@@ -139,7 +139,14 @@ const blobGet = (method: 'GET' | 'HEAD'): RouteDefinition => ({
   action: 'read',
   responses:
     method === 'GET'
-      ? { 200: 'the blob', 206: 'the requested range', 400: 'invalid name or digest', 404: 'blob unknown', 416: 'range not satisfiable' }
+      ? {
+          200: 'the blob',
+          206: 'the requested range',
+          307: 'fetch the blob from the URL in Location (storage with redirects on)',
+          400: 'invalid name or digest',
+          404: 'blob unknown',
+          416: 'range not satisfiable',
+        }
       : { 200: 'the blob exists', 400: 'invalid name or digest', 404: 'blob unknown' },
   ...(method === 'GET' ? { requestHeaders: { Range: 'bytes=start-end' } } : {}),
   async handle({ request, registry, params }) {
@@ -153,6 +160,11 @@ const blobGet = (method: 'GET' | 'HEAD'): RouteDefinition => ({
     if (wanted) {
       const { size } = await registry.statBlob(params.name!, digest);
       range = resolveRange(wanted, size);
+    }
+    // The storage may hand out a direct (presigned) URL; a client follows it with the same Range header.
+    const redirect = await registry.blobRedirect(params.name!, digest);
+    if (redirect) {
+      return { status: 307, headers: { Location: redirect.url, 'Docker-Content-Digest': redirect.digest, 'Content-Length': '0' } };
     }
     const blob = await registry.readBlob(params.name!, digest, range, request.signal);
     if (!blob.range) return { status: 200, headers: blobHeaders(blob.digest, blob.size), body: blob.stream };
