@@ -157,12 +157,15 @@ const blobGet = (method: 'GET' | 'HEAD'): RouteDefinition => ({
     }
     const wanted = parseRangeHeader(request.headers['range']);
     let range;
+    let satisfiable = true;
     if (wanted) {
       const { size } = await registry.statBlob(params.name!, digest);
       range = resolveRange(wanted, size);
+      satisfiable = !range || (range.start < size && range.start <= range.end);
     }
     // The storage may hand out a direct (presigned) URL; a client follows it with the same Range header.
-    const redirect = await registry.blobRedirect(params.name!, digest);
+    // An unsatisfiable range is answered here (416 with Content-Range), not by the store.
+    const redirect = satisfiable ? await registry.blobRedirect(params.name!, digest) : undefined;
     if (redirect) {
       return { status: 307, headers: { Location: redirect.url, 'Docker-Content-Digest': redirect.digest, 'Content-Length': '0' } };
     }
