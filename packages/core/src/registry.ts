@@ -1,6 +1,5 @@
 import { randomUUID, type Hash } from 'node:crypto';
-import { pipeline } from 'node:stream';
-import type { Readable } from 'node:stream';
+import { pipeline, Readable } from 'node:stream';
 import { RegistryError } from './errors.js';
 import { createDigester, digestOf, parseDigest, type Digest } from './digest.js';
 import { assertRepositoryName, assertTag, isValidTag, isValidUploadId } from './names.js';
@@ -97,6 +96,9 @@ export interface ChunkOptions {
 
 const DEFAULT_MAX_MANIFEST = 4 * 1024 * 1024;
 const DEFAULT_UPLOAD_EXPIRY_MS = 60 * 60 * 1000;
+// Blobs up to this size are verified before their response starts (one read buffer's worth);
+// larger ones while they stream, the connection cut if they turn out corrupt.
+const VERIFY_BEFORE_SENDING = 1024 * 1024;
 const EMPTY_SHA256 = digestOf('sha256', new Uint8Array()).value;
 
 /**
@@ -162,7 +164,16 @@ export class Registry {
     const stored = await this.storage.readBlob(repository, digest, readOptions);
     if (!stored) throw blobUnknown(digest);
     let stream = stored;
-    if (!served && this.verifyBlobReads) {
+    if (!served && this.verifyBlobReads && size <= VERIFY_BEFORE_SENDING) {
+      // Small enough to check before the response starts: a corrupt one gets a clean 500 answer.
+      const bytes = await readAll(stored, size + 1);
+      const actual = digestOf(parseDigest(digest).algorithm, bytes).value;
+      if (actual !== digest || bytes.length !== size) {
+        this.markCorrupt(repository, new CorruptContentError(digest, actual, bytes.length));
+        throw corruptContent(digest);
+      }
+      stream = Readable.from([bytes]);
+    } else if (!served && this.verifyBlobReads) {
       const verifier = new VerifyingStream(parseDigest(digest), size, (err) => this.markCorrupt(repository, err));
       // Errors travel both ways: a failed read fails the verifier, a destroyed verifier closes the file.
       pipeline(stored, verifier, () => undefined);

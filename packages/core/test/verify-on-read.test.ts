@@ -48,7 +48,7 @@ describe('verify on read: a corrupt blob is never served as if it were whole', (
     assert.match(again.body.toString(), /corrupt/);
   });
 
-  it('an intact blob streams whole; pushing a corrupt blob again heals it', async () => {
+  it('a small corrupt blob is refused with 500 before anything is sent; pushing it again heals it', async () => {
     const { storage, client, registry } = corruptSetup();
     const data = Buffer.from('a layer');
     const digest = await client.pushBlob('repo', data);
@@ -57,7 +57,10 @@ describe('verify on read: a corrupt blob is never served as if it were whole', (
     assert.deepEqual(ok.body, data);
 
     storage.corrupt('repo', digest);
-    await assert.rejects(client.get(`/v2/repo/blobs/${digest}`));
+    // Small blobs are checked before the response starts: a clean error, not a cut stream.
+    const refused = await client.get(`/v2/repo/blobs/${digest}`);
+    assertError(refused, 500, 'INTERNAL_ERROR');
+    assert.match(refused.body.toString(), /corrupt/);
     assert.equal(registry.isMarkedCorrupt('repo', digest), true);
     await client.pushBlob('repo', data);
     assert.equal(registry.isMarkedCorrupt('repo', digest), false);
