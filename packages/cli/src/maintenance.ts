@@ -6,7 +6,11 @@ import { buildStorage } from './storage.js';
 
 /** The storage the config describes: `storage.storageDriver` (S3), else OCI layouts in rootDirectory. */
 export function openStorage(settings: Settings, logger: Logger): RegistryStorage {
-  return buildStorage(settings, logger) ?? new OciLayoutStorage({ rootDirectory: settings.storage.rootDirectory, dedupe: settings.storage.dedupe });
+  return buildStorage(settings, logger) ?? new OciLayoutStorage({
+      rootDirectory: settings.storage.rootDirectory,
+      dedupe: settings.storage.dedupe,
+      indexRevalidateMs: settings.storage.indexCacheMs,
+    });
 }
 
 export interface Maintenance {

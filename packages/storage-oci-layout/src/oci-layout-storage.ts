@@ -39,6 +39,15 @@ export interface OciLayoutStorageOptions {
    * Each repository still holds its own `blobs/<alg>/<hex>` file: a valid OCI image layout.
    */
   dedupe?: boolean;
+  /**
+   * How long a cached index.json is trusted without checking the file (default 0: checked on
+   * every read, so every process sharing the folder reads the others' writes at once). Writes
+   * by this process update the cache at once; changes made by another process sharing the folder
+   * (`zot-cli gc`, a second server) are seen within this window. Index updates always read the
+   * file fresh under the cross-process lock, so no update is ever lost. A single server whose
+   * folder only `zot-cli gc`/`scrub` also touch can set a few hundred ms to save a stat per request.
+   */
+  indexRevalidateMs?: number;
 }
 
 /** Prefixes of the temporary files atomic writes and mounts create in `.uploads/`. */
@@ -48,6 +57,7 @@ const OCI_LAYOUT = JSON.stringify({ imageLayoutVersion: '1.0.0' });
 const STREAM_BUFFER = 1 << 20;
 
 interface CachedIndex {
+  checkedAt: number;
   ino: number;
   mtimeMs: number;
   size: number;
@@ -73,11 +83,13 @@ export class OciLayoutStorage implements RegistryStorage {
   // Parsed index.json per repository, trusted while the file's inode/mtime/size are unchanged:
   // every write is a rename, so any writer (even another process) changes the inode.
   private readonly indexCache = new Map<string, CachedIndex>();
+  private readonly indexRevalidateMs: number;
 
   constructor(options: OciLayoutStorageOptions) {
     this.paths = new LayoutPaths(options.rootDirectory);
     this.durable = options.durable ?? true;
     this.dedupe = options.dedupe ?? true;
+    this.indexRevalidateMs = options.indexRevalidateMs ?? 0;
     this.store = new DedupeStore(this.paths);
   }
 
@@ -104,11 +116,28 @@ export class OciLayoutStorage implements RegistryStorage {
   }
 
   async readIndex(repository: string): Promise<RepositoryIndex | undefined> {
+    return this.loadIndex(repository, false);
+  }
+
+  /**
+   * The parsed index.json. A manifest GET reads it on every request, and on this kind of storage
+   * even a stat costs more than the rest of the request, so a cached copy is trusted for
+   * `indexRevalidateMs`; after that (or when `fresh`) the file's inode/mtime/size decide.
+   */
+  private async loadIndex(repository: string, fresh: boolean): Promise<RepositoryIndex | undefined> {
+    const now = performance.now();
+    const cached = this.indexCache.get(repository);
+    if (cached && !fresh && now - cached.checkedAt < this.indexRevalidateMs) return cached.index;
     const file = this.paths.index(repository);
     const info = statNow(file);
-    if (!info) return undefined;
-    const cached = this.indexCache.get(repository);
-    if (cached && cached.ino === info.ino && cached.mtimeMs === info.mtimeMs && cached.size === info.size) return cached.index;
+    if (!info) {
+      this.indexCache.delete(repository);
+      return undefined;
+    }
+    if (cached && cached.ino === info.ino && cached.mtimeMs === info.mtimeMs && cached.size === info.size) {
+      cached.checkedAt = now;
+      return cached.index;
+    }
     let text: string;
     try {
       text = await readFile(file, 'utf8');
@@ -117,17 +146,21 @@ export class OciLayoutStorage implements RegistryStorage {
       throw err;
     }
     const index = parseIndex(text, repository);
-    this.indexCache.set(repository, { ino: info.ino, mtimeMs: info.mtimeMs, size: info.size, index });
+    this.indexCache.set(repository, { ino: info.ino, mtimeMs: info.mtimeMs, size: info.size, index, checkedAt: now });
     return index;
   }
 
   async updateIndex(repository: string, update: IndexUpdate): Promise<RepositoryIndex> {
     await this.ensureRepository(repository);
     return this.indexLocks.run(repository, this.paths.uploads(repository), async () => {
-      const current = (await this.readIndex(repository)) ?? emptyIndex();
+      // Under the lock, always from the file: another process may have written it just now.
+      const current = (await this.loadIndex(repository, true)) ?? emptyIndex();
       const next = update(current);
       if (!next) return current;
-      await writeFileAtomic(this.paths.index(repository), JSON.stringify(next), this.paths.uploads(repository), this.durable);
+      const file = this.paths.index(repository);
+      await writeFileAtomic(file, JSON.stringify(next), this.paths.uploads(repository), this.durable);
+      const info = statNow(file);
+      if (info) this.indexCache.set(repository, { ino: info.ino, mtimeMs: info.mtimeMs, size: info.size, index: next, checkedAt: performance.now() });
       return next;
     });
   }

@@ -38,6 +38,12 @@ export const storageSchema = object({
   rootDirectory: string({ nonEmpty: true, description: 'where repositories are stored, one OCI image layout each' }),
   storageDriver: storageDriverSchema,
   dedupe: boolean({ description: 'store identical blobs once across repositories (hard links; default true)' }),
+  indexCacheMs: integer({
+    min: 0,
+    max: 60000,
+    description:
+      'trust the cached index.json of a repository this many ms before checking the file again (default 0: every read checks). Writes of this server are seen at once; another process\'s (zot-cli gc) within the window',
+  }),
   gc: boolean({ description: 'garbage-collect unreferenced blobs, untagged manifests and abandoned uploads in the background (default true)' }),
   gcDelay: duration({ description: 'how old an unreferenced blob must be before gc removes it (default 1h)' }),
   gcInterval: duration({ description: 'how often gc runs (default 1h)' }),
