@@ -491,7 +491,7 @@ export class Registry {
     if (!index) throw new RegistryError('NAME_UNKNOWN', 'repository name not known to registry', { detail: { name: repository } });
     const entry = byDigest
       ? index.manifests.find((m) => m.digest === byDigest.value)
-      : index.manifests.find((m) => m.annotations?.[REF_NAME_ANNOTATION] === reference);
+      : tagView(index).byTag.get(reference);
     if (!entry) throw manifestUnknown(reference);
     return entry;
   }
@@ -591,13 +591,26 @@ function isUntagged(entry: Descriptor): boolean {
   return entry.annotations?.[REF_NAME_ANNOTATION] === undefined;
 }
 
-function tagsOf(index: RepositoryIndex): string[] {
-  const tags = new Set<string>();
-  for (const m of index.manifests) {
-    const tag = m.annotations?.[REF_NAME_ANNOTATION];
-    if (tag !== undefined) tags.add(tag);
+// Backends hand back the same index object while it is unchanged (and index objects are never
+// mutated: updates build new ones), so what is derived from one can be cached on it.
+const tagViews = new WeakMap<RepositoryIndex, { sorted: string[]; byTag: Map<string, Descriptor> }>();
+
+function tagView(index: RepositoryIndex): { sorted: string[]; byTag: Map<string, Descriptor> } {
+  let view = tagViews.get(index);
+  if (!view) {
+    const byTag = new Map<string, Descriptor>();
+    for (const m of index.manifests) {
+      const tag = m.annotations?.[REF_NAME_ANNOTATION];
+      if (tag !== undefined && !byTag.has(tag)) byTag.set(tag, m);
+    }
+    view = { sorted: [...byTag.keys()].sort(compareLexical), byTag };
+    tagViews.set(index, view);
   }
-  return [...tags].sort(compareLexical);
+  return view;
+}
+
+function tagsOf(index: RepositoryIndex): string[] {
+  return tagView(index).sorted;
 }
 
 function compareLexical(a: string, b: string): number {
