@@ -43,7 +43,9 @@ export function parseContentRange(header: string | undefined): ByteRange | undef
 export function parseContentLength(header: string | undefined): number | undefined {
   if (header === undefined) return undefined;
   if (!/^\d+$/.test(header.trim())) throw new RegistryError('SIZE_INVALID', 'malformed Content-Length');
-  return safeInt(header.trim());
+  const value = Number(header.trim());
+  if (!Number.isSafeInteger(value)) throw new RegistryError('SIZE_INVALID', 'Content-Length out of range');
+  return value;
 }
 
 /** `n` and `last` of the tags list and catalog. */
@@ -52,7 +54,8 @@ export function parsePageQuery(query: URLSearchParams, maxPage: number): PageOpt
   const n = query.get('n');
   if (n !== null && n !== '') {
     if (!/^\d+$/.test(n)) throw new RegistryError('UNSUPPORTED', 'n must be a non-negative integer', { status: 400 });
-    page.n = Math.min(safeInt(n), maxPage);
+    // Any larger n means "everything up to the page limit" (no 416 for a huge number).
+    page.n = Math.min(Number(n), maxPage);
   }
   const last = query.get('last');
   if (last !== null && last !== '') page.last = last;
