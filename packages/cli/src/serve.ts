@@ -31,6 +31,7 @@ export function buildServer(settings: Settings, logger: Logger, extensions?: Ext
     maxManifestBytes: limits.maxManifestBytes,
     maxUploadSessionsPerClient: limits.maxUploadSessionsPerClient,
     uploadExpiryMs: limits.uploadExpiryMs,
+    verifyBlobReads: settings.maintenance.verifyBlobReads,
     timeouts: { headersMs: limits.headersMs, requestMs: limits.requestMs, idleMs: limits.idleMs },
     address: settings.http.address,
     port: settings.http.port,

@@ -12,6 +12,8 @@ export interface MaintenanceSettings {
   gcIntervalMs: number;
   /** Present when `extensions.scrub` is there and not disabled. */
   scrub?: { intervalMs: number };
+  /** `storage.verifyBlobReads` (default true). */
+  verifyBlobReads: boolean;
   limits: {
     maxManifestBytes: number;
     maxUploadSessionsPerClient: number;
@@ -48,6 +50,7 @@ export function resolveMaintenance(config: ZotConfig): MaintenanceSettings {
     },
     gcIntervalMs: Math.max(ms(storage?.gcInterval, GC_DEFAULTS.intervalMs), 1000),
     ...(scrub && scrub.enable !== false ? { scrub: { intervalMs: Math.max(ms(scrub.interval, GC_DEFAULTS.scrubIntervalMs), 1000) } } : {}),
+    verifyBlobReads: storage?.verifyBlobReads ?? true,
     limits: {
       maxManifestBytes: limits?.maxManifestSize ?? LIMIT_DEFAULTS.maxManifestBytes,
       maxUploadSessionsPerClient: limits?.maxUploadSessionsPerClient ?? LIMIT_DEFAULTS.maxUploadSessionsPerClient,

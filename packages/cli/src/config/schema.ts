@@ -48,6 +48,7 @@ export const storageSchema = object({
   gcDelay: duration({ description: 'how old an unreferenced blob must be before gc removes it (default 1h)' }),
   gcInterval: duration({ description: 'how often gc runs (default 1h)' }),
   retention: retentionSchema,
+  verifyBlobReads: boolean({ description: 're-hash every whole-blob read while it streams; a corrupt blob is never served whole (default true)' }),
 });
 
 // tls, auth and accessControl are checked in full by @zotjs/auth (see ../security.ts).

@@ -46,6 +46,7 @@ describe('limits and config keys', () => {
         storage: {
           rootDirectory: join(dir, 'data'),
           dedupe: true,
+          verifyBlobReads: true,
           gc: true,
           gcDelay: '1h',
           gcInterval: '24h',
