@@ -51,7 +51,7 @@ export async function gcCommand(args: readonly string[], io: MainIo): Promise<nu
   if (typeof settings === 'number') return settings;
   const logger = stderrLogger();
   const storage = openStorage(settings, logger);
-  const dryRun = parsed.flags.has('--dry-run') || settings.maintenance.gcOptions.dryRun === true;
+  const dryRun = parsed.flags.has('--dry-run');
   const report = await collectGarbage(storage, { ...settings.maintenance.gcOptions, dryRun, logger });
   io.stdout(parsed.flags.has('--json') ? `${JSON.stringify(report, null, 2)}\n` : formatGc(report));
   return report.repositories.some((r) => r.problems.length > 0) ? 1 : 0;
@@ -59,16 +59,17 @@ export async function gcCommand(args: readonly string[], io: MainIo): Promise<nu
 
 function formatGc(report: GcReport): string {
   const verb = report.dryRun ? 'would remove' : 'removed';
+  const manifestVerb = report.retentionDryRun ? 'would remove' : 'removed';
   const lines: string[] = [];
   for (const repo of report.repositories) {
-    for (const m of repo.manifests) lines.push(`${repo.repository}: ${verb} ${m.reason === 'tag' ? `tag ${m.tag} (${m.digest})` : `manifest ${m.digest} (${m.reason})`}`);
+    for (const m of repo.manifests) lines.push(`${repo.repository}: ${manifestVerb} ${m.reason === 'tag' ? `tag ${m.tag} (${m.digest})` : `manifest ${m.digest} (${m.reason})`}`);
     for (const b of repo.blobs) lines.push(`${repo.repository}: ${verb} blob ${b.digest} (${formatBytes(b.size)})`);
     for (const u of repo.uploads) lines.push(`${repo.repository}: ${verb} abandoned upload ${u}`);
     for (const p of repo.problems) lines.push(`${repo.repository}: problem: ${p}`);
   }
   const t = report.totals;
   lines.push(
-    `gc${report.dryRun ? ' (dry run)' : ''}: ${report.repositories.length} repositories, ${verb} ${t.manifests} manifests, ` +
+    `gc${report.dryRun ? ' (dry run)' : ''}: ${report.repositories.length} repositories, ${manifestVerb} ${t.manifests} manifests, ${verb} ` +
       `${t.blobs} blobs (${formatBytes(t.bytes)}), ${t.uploads} upload sessions, ${t.leftovers} leftovers in ${(report.durationMs / 1000).toFixed(1)} s`,
   );
   return `${lines.join('\n')}\n`;

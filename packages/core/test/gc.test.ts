@@ -100,6 +100,19 @@ describe('gc: unreferenced blobs', () => {
     assert.match(reply.body.toString(), /MANIFEST_BLOB_UNKNOWN/);
   });
 
+  it('retention dry run reports manifests and keeps them, while unreferenced blobs still go (zot)', async () => {
+    const { storage, client } = setup();
+    const old = await client.pushImage('repo', 'latest');
+    await client.pushImage('repo', 'latest'); // `old` is untagged now
+    const stray = await client.pushBlob('repo', 'stray');
+    storage.ageAll(2 * DAY);
+    const report = await collectGarbage(storage, { retention: { dryRun: true } });
+    assert.equal(report.retentionDryRun, true);
+    assert.deepEqual(report.repositories[0]!.manifests, [{ digest: old.digest, reason: 'untagged' }]);
+    assert.deepEqual(report.repositories[0]!.blobs.map((b) => b.digest), [stray], 'only what nothing references');
+    assert.equal((await client.get(`/v2/repo/manifests/${old.digest}`)).status, 200, 'the untagged manifest stays');
+  });
+
   it('dry run reports and removes nothing', async () => {
     const { storage, client } = setup();
     await client.pushImage('repo', 'v1');

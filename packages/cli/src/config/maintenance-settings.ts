@@ -39,6 +39,7 @@ export function resolveMaintenance(config: ZotConfig): MaintenanceSettings {
       uploadExpiryMs,
       retention: {
         delayMs: ms(retention?.delay, GC_DEFAULTS.retentionDelayMs),
+        ...(retention?.dryRun ? { dryRun: true } : {}),
         policies: (retention?.policies ?? []).map((p) => ({
           repositories: p.repositories ?? [],
           ...(p.deleteReferrers !== undefined ? { deleteReferrers: p.deleteReferrers } : {}),
@@ -46,7 +47,6 @@ export function resolveMaintenance(config: ZotConfig): MaintenanceSettings {
           ...(p.keepTags ? { keepTags: p.keepTags.map((k) => ({ patterns: k.patterns ?? [] })) } : {}),
         })),
       },
-      ...(retention?.dryRun ? { dryRun: true } : {}),
     },
     gcIntervalMs: Math.max(ms(storage?.gcInterval, GC_DEFAULTS.intervalMs), 1000),
     ...(scrub && scrub.enable !== false ? { scrub: { intervalMs: Math.max(ms(scrub.interval, GC_DEFAULTS.scrubIntervalMs), 1000) } } : {}),

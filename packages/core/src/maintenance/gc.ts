@@ -47,6 +47,8 @@ export interface GarbageCollectOptions {
 export interface RetentionOptions {
   /** Untagged manifests and orphaned referrers must be older than this to go (ms; default 24 hours, as zot). */
   delayMs?: number;
+  /** Report what retention would remove, remove no manifest or tag (blobs are still collected, as zot). */
+  dryRun?: boolean;
   /** Per-repository policies; the first whose `repositories` glob matches applies. */
   policies?: readonly RetentionPolicy[];
 }
@@ -85,6 +87,8 @@ export interface RepositoryGcReport {
 
 export interface GcReport {
   dryRun: boolean;
+  /** Retention only reported its manifests and tags (`retention.dryRun`). */
+  retentionDryRun: boolean;
   repositories: RepositoryGcReport[];
   totals: { manifests: number; blobs: number; bytes: number; uploads: number; leftovers: number };
   durationMs: number;
@@ -100,6 +104,7 @@ export async function collectGarbage(storage: RegistryStorage, options: GarbageC
   const names = options.repositories ?? (await storage.listRepositories()).sort();
   const report: GcReport = {
     dryRun,
+    retentionDryRun: dryRun || (options.retention?.dryRun ?? false),
     repositories: [],
     totals: { manifests: 0, blobs: 0, bytes: 0, uploads: 0, leftovers: 0 },
     durationMs: 0,
@@ -150,7 +155,7 @@ async function collectRepository(
   const plan = planRetention(index, loader.known, policy, isOld);
   let current: RepositoryIndex = index;
   if (plan.length > 0) {
-    if (dryRun) {
+    if (dryRun || options.retention?.dryRun) {
       report.manifests.push(...plan);
     } else {
       let applied: RemovedManifest[] = [];
@@ -162,7 +167,8 @@ async function collectRepository(
       report.manifests.push(...applied);
     }
     for (const removed of report.manifests) {
-      options.logger?.info({ repository, digest: removed.digest, reason: removed.reason, tag: removed.tag, dryRun }, 'gc: removed manifest');
+      const dry = dryRun || (options.retention?.dryRun ?? false);
+      options.logger?.info({ repository, digest: removed.digest, reason: removed.reason, tag: removed.tag, dryRun: dry }, dry ? 'gc: would remove manifest' : 'gc: removed manifest');
     }
   }
 
