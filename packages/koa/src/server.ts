@@ -58,7 +58,11 @@ export interface ServerTimeouts {
   requestMs?: number;
   /** A connection with no traffic for this long is closed, mid-request too (default 5 minutes). */
   idleMs?: number;
-  /** How long an idle keep-alive connection is kept between requests (default 5 s). */
+  /**
+   * How long an idle keep-alive connection is kept between requests (default 65 s). Longer than
+   * clients' and load balancers' own idle timeouts, so the server is not the one closing a
+   * connection just as a client reuses it (a reset the client cannot tell from a failure).
+   */
   keepAliveMs?: number;
 }
 
@@ -136,7 +140,7 @@ export function createServer(config: ServerConfig): RegistryServer {
   const limits = {
     headersTimeout: headersMs,
     requestTimeout: requestMs,
-    keepAliveTimeout: timeouts.keepAliveMs ?? 5000,
+    keepAliveTimeout: timeouts.keepAliveMs ?? 65_000,
     // node enforces the header and request deadlines on this tick (default 30 s: too coarse for short ones).
     connectionsCheckingInterval: Math.max(100, Math.min(30_000, ...[headersMs, requestMs].filter((ms) => ms > 0).map((ms) => ms / 4))),
   };
