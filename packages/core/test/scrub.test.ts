@@ -58,6 +58,25 @@ describe('scrub', () => {
     assert.ok(!byDigest.has(sha256(index)));
   });
 
+  it('does not report as missing what was pushed after its listing (a scrub beside pushes)', async () => {
+    const { storage, client } = setup();
+    await client.pushImage('repo', 'v1');
+    const realList = storage.listBlobs.bind(storage);
+    let pushedMeanwhile = false;
+    storage.listBlobs = async (repository) => {
+      const listed = await realList(repository);
+      if (!pushedMeanwhile) {
+        pushedMeanwhile = true;
+        await client.pushImage('repo', 'v2'); // lands between the listing and the manifest walk
+      }
+      return listed;
+    };
+    const report = await scrubStorage(storage);
+    assert.ok(pushedMeanwhile);
+    assert.deepEqual(report.repositories[0]!.problems, []);
+    assert.equal(report.ok, true);
+  });
+
   it('reports progress up to the total, per blob and per repository', async () => {
     const { storage, client } = setup();
     await client.pushImage('a', 'v1');

@@ -148,7 +148,7 @@ async function scrubRepository(
   async function walk(descriptor: Descriptor, reached: Set<string>): Promise<void> {
     if (reached.has(descriptor.digest)) return;
     reached.add(descriptor.digest);
-    checkPresence(descriptor);
+    await checkPresence(descriptor);
     if (!held.has(descriptor.digest) || problems.has(descriptor.digest)) return;
     const loaded = await loader.load(descriptor);
     if (loaded.state === 'invalid') {
@@ -158,13 +158,18 @@ async function scrubRepository(
     if (loaded.state !== 'ok') return;
     for (const blob of localBlobs(loaded.info)) {
       reached.add(blob.digest);
-      checkPresence(blob);
+      await checkPresence(blob);
     }
     for (const child of loaded.info.children) await walk(child, reached);
   }
 
-  function checkPresence(descriptor: Descriptor): void {
-    const size = held.get(descriptor.digest);
+  async function checkPresence(descriptor: Descriptor): Promise<void> {
+    let size = held.get(descriptor.digest);
+    if (size === undefined) {
+      // Pushed after the listing (a scrub runs beside pushes): present now means not missing.
+      size = await storage.statBlob(repository, descriptor.digest);
+      if (size !== undefined) held.set(descriptor.digest, size);
+    }
     if (size === undefined) note(descriptor.digest, 'missing', 'referenced but not held by the repository');
     else if (size !== descriptor.size) note(descriptor.digest, 'size-mismatch', `is ${size} bytes, the descriptor says ${descriptor.size}`);
   }
