@@ -6,6 +6,7 @@ import assert from 'node:assert/strict';
 import { closeSync, openSync, readSync, statSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
+import { hasProgram } from '../helpers/images.js';
 import { startServer } from '../helpers/server.js';
 import { pushImage, randomImage, runCli, sleep } from './support.js';
 
@@ -77,7 +78,7 @@ describe('scrub and corrupt blobs', () => {
     }
   });
 
-  it('shows a progress bar on a terminal', async () => {
+  it('shows a progress bar on a terminal', { skip: hasProgram('script') ? false : 'needs script(1) for a pseudo-terminal' }, async () => {
     const server = await startServer();
     try {
       await pushImage(server.url, 'scrub/bar', 'v1', randomImage([2_000_000, 1_000_000]));
