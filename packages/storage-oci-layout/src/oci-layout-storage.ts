@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { createWriteStream, statSync, type Stats } from 'node:fs';
-import { copyFile, link, open, readFile, readdir, rename, rm, stat, unlink } from 'node:fs/promises';
+import { copyFile, link, open, readFile, readdir, rename, rm, stat, unlink, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
@@ -49,6 +49,14 @@ export interface OciLayoutStorageOptions {
    */
   indexRevalidateMs?: number;
 }
+
+/**
+ * Written by every conditional (garbage-collection) delete before it looks at a blob; touches
+ * take the locked path while it is recent. Longer than any one delete can take (its lock wait
+ * included), and by far.
+ */
+const GC_MARKER = 'gc.active';
+const GC_MARKER_WINDOW_MS = 10 * 60 * 1000;
 
 /** Prefixes of the temporary files atomic writes and mounts create in `.uploads/`. */
 const TEMP_PREFIXES = ['.tmp-', '.mount-'];
@@ -226,29 +234,52 @@ export class OciLayoutStorage implements RegistryStorage {
       return true;
     };
     if (!cutoff) return remove();
-    // Under the blob lock, so that no touch lands between the check and the unlink.
     const lockDir = await this.lockDir(repository);
-    return lockDir ? this.blobLocks.run(repository, lockDir, remove) : false;
+    if (!lockDir) return false;
+    // Announce it before looking at the blob: touches from now on take the locked path.
+    await writeFile(join(lockDir, GC_MARKER), '');
+    // Under the blob lock, so that no locked touch lands between the check and the unlink.
+    return this.blobLocks.run(repository, lockDir, remove);
   }
 
+  /**
+   * Lock-free unless garbage collection deleted (or tried to) in this repository lately: the
+   * touch goes first, then the marker is checked. A conditional delete writes the marker before
+   * it looks at a blob, so either it looks after our touch (and keeps the blob), or we see its
+   * marker and touch again under the lock it deletes under (and see the blob gone).
+   */
   async touchBlobs(repository: string, digests: readonly string[]): Promise<string[]> {
     if (digests.length === 0) return [];
+    const missing = await this.touchEach(repository, digests);
+    if (missing.length === digests.length || !(await this.gcRecentlyActive(repository))) return missing;
     const lockDir = await this.lockDir(repository);
     if (!lockDir) return [...digests];
-    return this.blobLocks.run(repository, lockDir, async () => {
-      const missing: string[] = [];
-      await Promise.all(
-        digests.map(async (digest) => {
-          try {
-            await touch(this.paths.blob(repository, digest));
-          } catch (err) {
-            if (isNotFound(err)) missing.push(digest);
-            else throw err;
-          }
-        }),
-      );
-      return missing;
-    });
+    return this.blobLocks.run(repository, lockDir, () => this.touchEach(repository, digests));
+  }
+
+  private async touchEach(repository: string, digests: readonly string[]): Promise<string[]> {
+    const missing: string[] = [];
+    await Promise.all(
+      digests.map(async (digest) => {
+        try {
+          await touch(this.paths.blob(repository, digest));
+        } catch (err) {
+          if (isNotFound(err)) missing.push(digest);
+          else throw err;
+        }
+      }),
+    );
+    return missing;
+  }
+
+  private async gcRecentlyActive(repository: string): Promise<boolean> {
+    try {
+      const info = await stat(join(this.paths.uploads(repository), GC_MARKER));
+      return info.mtime.getTime() > Date.now() - GC_MARKER_WINDOW_MS;
+    } catch (err) {
+      if (isNotFound(err)) return false;
+      throw err;
+    }
   }
 
   async mountBlob(fromRepository: string, toRepository: string, digest: string): Promise<boolean> {

@@ -22,6 +22,37 @@ const sha256 = (data: Uint8Array): string => `sha256:${createHash('sha256').upda
 const HOUR = 3_600_000;
 const ROUNDS = 25;
 
+describe('touch against conditional delete, many interleavings', () => {
+  it('a touch that reports a blob present is never followed by its loss (300 races, fast and locked paths)', async (t) => {
+    const rootDirectory = await mkdtemp(join(tmpdir(), 'zot-touch-race-'));
+    roots.push(rootDirectory);
+    const a = new OciLayoutStorage({ rootDirectory, durable: false });
+    const b = new OciLayoutStorage({ rootDirectory, durable: false });
+    const longAgo = new Date(Date.now() - 2 * HOUR);
+    let kept = 0;
+    let deleted = 0;
+    for (let i = 0; i < 300; i++) {
+      const data = randomBytes(32);
+      const digest = sha256(data);
+      await a.putBlob('touchy', digest, data);
+      await utimes(a.paths.blob('touchy', digest), longAgo, longAgo);
+      const cutoff = new Date(Date.now() - HOUR);
+      // The touch starts anywhere from before the delete's lock to after its unlink.
+      const [missing, removed] = await Promise.all([
+        sleep((i % 10) * 0.4).then(() => a.touchBlobs('touchy', [digest])),
+        b.deleteBlob('touchy', digest, { unmodifiedSince: cutoff }),
+      ]);
+      const present = (await a.statBlob('touchy', digest)) !== undefined;
+      if (missing.length === 0) assert.ok(present, `round ${i}: touched, then deleted anyway`);
+      assert.equal(removed, !present, `round ${i}: deleteBlob's answer matches`);
+      if (present) kept += 1;
+      else deleted += 1;
+    }
+    t.diagnostic(`kept ${kept}, deleted ${deleted}`);
+    assert.ok(kept > 0 && deleted > 0, `both outcomes happened (kept ${kept}, deleted ${deleted})`);
+  });
+});
+
 describe('gc racing pushes on the OCI layout', () => {
   for (const dedupe of [true, false]) {
     it(`never leaves an accepted manifest referencing a collected blob (dedupe ${dedupe ? 'on' : 'off'})`, async (t) => {
