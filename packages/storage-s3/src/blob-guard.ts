@@ -1,5 +1,4 @@
 import { DeleteObjectCommand, HeadObjectCommand, ListObjectsV2Command, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
-import type { ObjectCopier } from './copier.js';
 import type { KeyLayout } from './keys.js';
 import { isNotFound, sleep } from './s3-util.js';
 
@@ -10,20 +9,23 @@ const MARKER_STALE_MS = 120_000;
  * Makes garbage collection's conditional delete and a concurrent touch (or re-write) of the same blob
  * never interleave, with S3's strong read-after-write consistency and no locks:
  *
- * - delete: put a marker `.uploads/gc-<alg>-<hex>`, check the blob's age, delete it, remove the marker;
- * - touch / write: copy the blob onto itself (or write it), then wait until no marker is present and
- *   look again: the blob is there for good, or a delete that raced the write removed it (then it is
- *   reported missing, or written again).
+ * - delete: put a marker `.uploads/gc-<alg>-<hex>`, check the blob's age (the later of the blob's
+ *   and its touch record's modification times), delete it and its touch record, remove the marker;
+ * - touch: write the touch record `.uploads/touch-<alg>-<hex>` (one atomic PUT), then wait until no
+ *   marker is present and look again: the blob is there for good, or a delete removed it (then it is
+ *   reported missing);
+ * - write: write the blob, then wait out a marker the same way (the caller writes it again if gone).
  *
- * Either the delete checks the age after the touch (and keeps the blob), or the toucher sees the
- * marker or the missing blob. No store-specific conditional delete is needed.
+ * Either the delete checks the age after the touch (and keeps the blob), or the marker was there
+ * before the touch record and the toucher sees it or the missing blob. A touch never writes the
+ * blob itself: a server-side copy onto itself reads the source, then writes, and a delete landing
+ * in between was silently undone (the blob back, the delete reported done).
  */
 export class BlobGuard {
   constructor(
     private readonly client: S3Client,
     private readonly bucket: string,
     private readonly keys: KeyLayout,
-    private readonly copier: ObjectCopier,
   ) {}
 
   /** Deletes the blob only if it was last modified at or before `cutoff`. */
@@ -33,7 +35,10 @@ export class BlobGuard {
     try {
       const modified = await this.modifiedAt(this.keys.blob(repository, digest));
       if (!modified || modified.getTime() > cutoff.getTime()) return false;
+      const touched = await this.modifiedAt(this.keys.touchRecord(repository, digest));
+      if (touched && touched.getTime() > cutoff.getTime()) return false;
       await this.client.send(new DeleteObjectCommand({ Bucket: this.bucket, Key: this.keys.blob(repository, digest) }));
+      await this.forgetTouches(repository, digest);
       return true;
     } finally {
       await this.client.send(new DeleteObjectCommand({ Bucket: this.bucket, Key: marker }));
@@ -42,17 +47,16 @@ export class BlobGuard {
 
   /** Refreshes the blob's modification time; false if the repository does not hold it (any more). */
   async touch(repository: string, digest: string): Promise<boolean> {
-    const key = this.keys.blob(repository, digest);
-    const size = await this.size(key);
-    if (size === undefined) return false;
-    try {
-      // S3 has no touch: a server-side copy onto itself (with new metadata, as S3 requires) renews it.
-      await this.copier.copy(key, key, size, { 'zot-touched': String(Date.now()) });
-    } catch (err) {
-      if (isNotFound(err)) return false; // deleted meanwhile
-      throw err;
-    }
+    if ((await this.size(this.keys.blob(repository, digest))) === undefined) return false;
+    await this.client.send(
+      new PutObjectCommand({ Bucket: this.bucket, Key: this.keys.touchRecord(repository, digest), Body: Buffer.alloc(0), ContentLength: 0 }),
+    );
     return this.settled(repository, digest);
+  }
+
+  /** Removes the blob's touch record (the blob itself is gone). */
+  async forgetTouches(repository: string, digest: string): Promise<void> {
+    await this.client.send(new DeleteObjectCommand({ Bucket: this.bucket, Key: this.keys.touchRecord(repository, digest) }));
   }
 
   /**

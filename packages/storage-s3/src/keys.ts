@@ -6,6 +6,7 @@ import { nameInvalid } from './options.js';
 const RESERVED_COMPONENTS = new Set(['blobs', 'index.json', 'oci-layout', '.uploads']);
 
 export const UPLOADS = '.uploads';
+export const TOUCH_PREFIX = 'touch-';
 
 /**
  * Object keys, mirroring the OCI image layout so that a copy of the bucket on disk is a folder of
@@ -68,6 +69,15 @@ export class KeyLayout {
   /** Marks a garbage-collection delete of the blob in progress (see BlobGuard). */
   gcMarker(repository: string, digest: string): string {
     return `${this.uploads(repository)}gc-${digest.replace(':', '-')}`;
+  }
+
+  /**
+   * When the blob was last touched (an empty object; its own modification time counts as the
+   * blob's). A touch writes this instead of copying the blob onto itself: a copy reads, then writes,
+   * and a delete landing between the two was undone by it (see BlobGuard).
+   */
+  touchRecord(repository: string, digest: string): string {
+    return `${this.uploads(repository)}${TOUCH_PREFIX}${digest.replace(':', '-')}`;
   }
 
   /** Where this instance checks whether the store honours conditional writes. */

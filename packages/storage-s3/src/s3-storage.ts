@@ -26,7 +26,7 @@ import { probeConditionalWrites, type ConditionalStyle } from './conditional.js'
 import { BlobGuard } from './blob-guard.js';
 import { ObjectCopier } from './copier.js';
 import { IndexStore } from './index-store.js';
-import { KeyLayout, UPLOADS } from './keys.js';
+import { KeyLayout, TOUCH_PREFIX, UPLOADS } from './keys.js';
 import {
   DEFAULT_PART_SIZE,
   DEFAULT_REDIRECT_EXPIRY,
@@ -85,7 +85,7 @@ export class S3Storage implements RegistryStorage {
     this.storeId = `${options.endpoint ?? 'aws'}|${options.region ?? ''}|${options.bucket}`;
     const conditional = (): Promise<ConditionalStyle> => this.conditionalWrites();
     this.copier = new ObjectCopier(this.client, this.bucket, copyPartSize);
-    this.guard = new BlobGuard(this.client, this.bucket, this.keys, this.copier);
+    this.guard = new BlobGuard(this.client, this.bucket, this.keys);
     this.indexes = new IndexStore(this.client, this.bucket, this.keys, conditional);
     this.uploads = new UploadSessions({ client: this.client, bucket: this.bucket, keys: this.keys, partSize, copier: this.copier, conditional });
   }
@@ -188,6 +188,7 @@ export class S3Storage implements RegistryStorage {
     // S3 answers a delete the same whether the object existed or not: ask first.
     if ((await this.statBlob(repository, digest)) === undefined) return false;
     await this.client.send(new DeleteObjectCommand({ Bucket: this.bucket, Key: this.keys.blob(repository, digest) }));
+    await this.guard.forgetTouches(repository, digest);
     return true;
   }
 
@@ -246,6 +247,9 @@ export class S3Storage implements RegistryStorage {
 
   async listBlobs(repository: string): Promise<BlobEntry[]> {
     const prefix = this.keys.blobs(repository);
+    // A blob's modification time is the later of its own and its touch record's (see BlobGuard).
+    const touchPrefix = `${this.keys.uploads(repository)}${TOUCH_PREFIX}`;
+    const touched = new Map((await this.listAll(touchPrefix)).map((o) => [o.key.slice(touchPrefix.length).replace('-', ':'), o.modified]));
     const entries: BlobEntry[] = [];
     let token: string | undefined;
     do {
@@ -257,7 +261,9 @@ export class S3Storage implements RegistryStorage {
         if (rest.length > 0 || !algorithm || !hex || !Object.hasOwn(DigestAlgorithms, algorithm)) continue;
         const digest = `${algorithm}:${hex}`;
         if (!tryParseDigest(digest)) continue; // stray objects are not blobs
-        entries.push({ digest, size: o.Size ?? 0, modifiedAt: o.LastModified ?? new Date(0) });
+        const written = o.LastModified ?? new Date(0);
+        const touch = touched.get(digest);
+        entries.push({ digest, size: o.Size ?? 0, modifiedAt: touch && touch > written ? touch : written });
       }
       token = out.IsTruncated ? out.NextContinuationToken : undefined;
     } while (token);
@@ -270,7 +276,7 @@ export class S3Storage implements RegistryStorage {
 
   /**
    * Removes what interrupted work left behind, when older than `olderThan`: markers of garbage
-   * collections that died mid-delete, scratch objects of the conditional-write probe, and multipart
+   * collections that died mid-delete, touch records of deleted blobs, scratch objects of the conditional-write probe, and multipart
    * uploads outside upload sessions (a large copy cut short). Sessions themselves are listUploads' job.
    */
   async removeLeftovers(olderThan: Date): Promise<number> {
@@ -282,6 +288,13 @@ export class S3Storage implements RegistryStorage {
         const leftover = name.startsWith('gc-') || name.startsWith('probe-');
         if (leftover && o.modified < olderThan) stale.push(o.key);
       }
+    }
+    // Touch records of blobs deleted meanwhile (a touch that lost the race to a garbage collection).
+    for (const repository of await this.listRepositories()) {
+      const prefix = `${this.keys.uploads(repository)}${TOUCH_PREFIX}`;
+      const old = (await this.listAll(prefix)).filter((o) => o.modified < olderThan);
+      const orphaned = await mapLimit(old, 8, async (o) => (await this.statBlob(repository, o.key.slice(prefix.length).replace('-', ':'))) === undefined);
+      stale.push(...old.filter((_, i) => orphaned[i]).map((o) => o.key));
     }
     await mapLimit(stale, 8, (key) => this.client.send(new DeleteObjectCommand({ Bucket: this.bucket, Key: key })));
     const multiparts = await this.uploads.listMultipartsUnder(this.keys.root);
