@@ -1,7 +1,9 @@
 import assert from 'node:assert/strict';
 import { Readable } from 'node:stream';
 import { describe, it } from 'node:test';
+import { createHash, randomBytes } from 'node:crypto';
 import { Registry, createRegistryHandler, type CorruptContentEvent } from '../src/index.js';
+import { offThreadHasher } from '../src/util/hash-worker.js';
 import { assertError, Client } from './support/http.js';
 import { AgingStorage } from './support/maintenance.js';
 
@@ -91,5 +93,23 @@ describe('verify on read: a corrupt blob is never served as if it were whole', (
     const range = await client.get(`/v2/repo/blobs/${digest}`, { headers: { range: 'bytes=0-3' } });
     assert.equal(range.status, 206);
     assert.equal(range.body.toString(), '0123');
+  });
+
+  it('hashing off the event loop gives the same digests, for many streams at once, with flow control', async () => {
+    const inputs = Array.from({ length: 12 }, (_, i) => randomBytes(i * 700_000 + 1));
+    const digests = await Promise.all(
+      inputs.map(async (data, i) => {
+        const hasher = offThreadHasher(i % 3 === 0 ? 'sha512' : 'sha256');
+        for (let at = 0; at < data.length; at += 256 * 1024) await hasher.update(data.subarray(at, at + 256 * 1024));
+        return hasher.digest();
+      }),
+    );
+    inputs.forEach((data, i) => {
+      const algorithm = i % 3 === 0 ? 'sha512' : 'sha256';
+      assert.equal(digests[i], `${algorithm}:${createHash(algorithm).update(data).digest('hex')}`);
+    });
+    const aborted = offThreadHasher('sha256');
+    await aborted.update(Buffer.alloc(1000));
+    aborted.abort(); // nothing pending keeps the process alive afterwards
   });
 });

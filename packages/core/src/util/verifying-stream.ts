@@ -1,5 +1,6 @@
 import { Transform, type TransformCallback } from 'node:stream';
-import { createDigester, type Digest } from '../digest.js';
+import type { Digest } from '../digest.js';
+import { offThreadHasher, type Hasher } from './hash-worker.js';
 
 /** Raised (as the stream's error) when stored bytes no longer hash to their digest. */
 export class CorruptContentError extends Error {
@@ -18,9 +19,10 @@ export class CorruptContentError extends Error {
  * not hash to `digest` (or their count is not `size`). The last chunk is held back until the
  * check passed, so a reader of a corrupt blob never receives all of its bytes: with a
  * Content-Length response the client sees a cut connection, never a clean end with wrong bytes.
+ * The hashing itself runs on a worker thread when one is available (see hash-worker.ts).
  */
 export class VerifyingStream extends Transform {
-  private readonly hash;
+  private readonly hasher: Hasher;
   private held: Buffer | undefined;
   private bytes = 0;
 
@@ -28,27 +30,44 @@ export class VerifyingStream extends Transform {
     private readonly digest: Digest,
     private readonly size: number,
     private readonly onCorrupt?: (error: CorruptContentError) => void,
+    hasher?: Hasher,
   ) {
     super({ highWaterMark: 1 << 20 });
-    this.hash = createDigester(digest.algorithm);
+    this.hasher = hasher ?? offThreadHasher(digest.algorithm);
   }
 
   override _transform(chunk: Buffer, _encoding: BufferEncoding, callback: TransformCallback): void {
-    this.hash.update(chunk);
     this.bytes += chunk.length;
     const previous = this.held;
     this.held = chunk;
-    callback(null, previous);
+    let fed: Promise<void> | void;
+    try {
+      fed = this.hasher.update(chunk);
+    } catch (err) {
+      callback(err as Error);
+      return;
+    }
+    if (fed) fed.then(() => callback(null, previous), (err: Error) => callback(err));
+    else callback(null, previous);
   }
 
   override _flush(callback: TransformCallback): void {
-    const actual = `${this.digest.algorithm}:${this.hash.digest('hex')}`;
-    if (actual !== this.digest.value || this.bytes !== this.size) {
-      const error = new CorruptContentError(this.digest.value, actual, this.bytes);
-      this.onCorrupt?.(error);
-      callback(error);
-      return;
-    }
-    callback(null, this.held);
+    this.hasher.digest().then(
+      (actual) => {
+        if (actual !== this.digest.value || this.bytes !== this.size) {
+          const error = new CorruptContentError(this.digest.value, actual, this.bytes);
+          this.onCorrupt?.(error);
+          callback(error);
+          return;
+        }
+        callback(null, this.held);
+      },
+      (err: Error) => callback(err),
+    );
+  }
+
+  override _destroy(err: Error | null, callback: (error?: Error | null) => void): void {
+    this.hasher.abort();
+    callback(err);
   }
 }
