@@ -123,6 +123,9 @@ export class Registry {
   private readonly manifestInfos = new LruCache<string, ManifestInfo>(16384);
   // Blobs found corrupt while being read, refused up front from then on (until written again).
   private readonly corrupt = new LruCache<string, string>(16384);
+  // The storage's blobVersion of each blob whose full read hashed correctly: unchanged since, so
+  // re-hashing it would only find the same bytes again (scrub is what re-reads the disk itself).
+  private readonly verified = new LruCache<string, string>(65536);
 
   constructor(options: RegistryOptions) {
     this.storage = options.storage;
@@ -160,11 +163,20 @@ export class Registry {
       }
       served = { start: range.start, end: Math.min(range.end, size - 1) };
     }
+    const key = blobKey(repository, digest);
+    const verify = !served && this.verifyBlobReads;
+    // Taken before the read: bytes changed during the read get a newer version, never this one.
+    const version = verify ? await this.storage.blobVersion?.(repository, digest) : undefined;
     const readOptions = { ...(served ? { range: served } : {}), ...(signal ? { signal } : {}) };
     const stored = await this.storage.readBlob(repository, digest, readOptions);
     if (!stored) throw blobUnknown(digest);
     let stream = stored;
-    if (!served && this.verifyBlobReads && size <= VERIFY_BEFORE_SENDING) {
+    const onVerified = (): void => {
+      if (version !== undefined) this.verified.set(key, version);
+    };
+    if (!verify || (version !== undefined && this.verified.get(key) === version)) {
+      // Served as stored: a range (the client checks the whole), or bytes already verified.
+    } else if (size <= VERIFY_BEFORE_SENDING) {
       // Small enough to check before the response starts: a corrupt one gets a clean 500 answer.
       const bytes = await readAll(stored, size + 1);
       const actual = digestOf(parseDigest(digest).algorithm, bytes).value;
@@ -172,9 +184,13 @@ export class Registry {
         this.markCorrupt(repository, new CorruptContentError(digest, actual, bytes.length));
         throw corruptContent(digest);
       }
+      onVerified();
       stream = Readable.from([bytes]);
-    } else if (!served && this.verifyBlobReads) {
-      const verifier = new VerifyingStream(parseDigest(digest), size, (err) => this.markCorrupt(repository, err));
+    } else {
+      const verifier = new VerifyingStream(parseDigest(digest), size, {
+        onCorrupt: (err) => this.markCorrupt(repository, err),
+        onVerified,
+      });
       // Errors travel both ways: a failed read fails the verifier, a destroyed verifier closes the file.
       pipeline(stored, verifier, () => undefined);
       stream = verifier;
@@ -202,6 +218,7 @@ export class Registry {
 
   private markCorrupt(repository: string, err: CorruptContentError): void {
     this.corrupt.set(blobKey(repository, err.expected), err.actual);
+    this.verified.delete(blobKey(repository, err.expected));
     this.onCorruptContent?.({ repository, digest: err.expected, actual: err.actual });
   }
 

@@ -122,6 +122,15 @@ export interface RegistryStorage {
   blobRedirectUrl?(repository: string, digest: string): Promise<string | undefined>;
 
   /**
+   * Optional: a token for the blob's stored bytes as they are now (for a file: device, inode, size,
+   * modification and change times), or undefined if absent. It must change whenever those bytes
+   * may have changed. With it, core hashes a blob on its first full read only and serves later
+   * reads unhashed while the token stays the same; without it, every full read is re-hashed.
+   * Called on every blob GET, so it must be cheap.
+   */
+  blobVersion?(repository: string, digest: string): Promise<string | undefined>;
+
+  /**
    * Optional: removes what interrupted work left behind anywhere in the storage (temporary files
    * of a write cut short by a crash, unused deduplication entries) when older than `olderThan`.
    * Never an upload session or a blob. Garbage collection calls it once per pass. Resolves to the

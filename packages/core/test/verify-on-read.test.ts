@@ -95,6 +95,47 @@ describe('verify on read: a corrupt blob is never served as if it were whole', (
     assert.equal(range.body.toString(), '0123');
   });
 
+  it('with a storage blobVersion, a verified blob is not re-hashed until its version changes', async () => {
+    // A storage whose versions the test controls: corrupting without a new version shows that
+    // the read was trusted; a new version shows the trust ends there.
+    class VersionedStorage extends AgingStorage {
+      versions = new Map<string, number>();
+      async blobVersion(repository: string, digest: string): Promise<string | undefined> {
+        if ((await this.statBlob(repository, digest)) === undefined) return undefined;
+        return String(this.versions.get(`${repository}@${digest}`) ?? 0);
+      }
+    }
+    const storage = new VersionedStorage();
+    const events: CorruptContentEvent[] = [];
+    const registry = new Registry({ storage, onCorruptContent: (e) => events.push(e) });
+    const handler = createRegistryHandler({ registry });
+    const client = new Client(handler);
+    for (const size of [100, 3 * 1024 * 1024 + 5]) {
+      const data = randomBytes(size);
+      const digest = await client.pushBlob('repo', data);
+      const key = `repo@${digest}`;
+      storage.corrupt('repo', digest);
+      // Corrupt before the first read: the first full read still hashes, so it is caught.
+      const first = await handler({ method: 'GET', path: `/v2/repo/blobs/${digest}`, query: new URLSearchParams(), headers: {} });
+      if (first.status === 200) assert.ok((await drain(first.body)).error, `size ${size}: first read fails`);
+      else assert.equal(first.status, 500);
+      assert.equal(events.at(-1)?.digest, digest);
+
+      await client.pushBlob('repo', data); // heals it: same bytes again
+      storage.versions.set(key, 1);
+      assert.deepEqual((await client.get(`/v2/repo/blobs/${digest}`)).body, data, `size ${size}: verified read`);
+      storage.corrupt('repo', digest); // behind the storage's back: same version
+      const trusted = await client.get(`/v2/repo/blobs/${digest}`);
+      assert.equal(trusted.status, 200);
+      assert.notDeepEqual(trusted.body, data, `size ${size}: an unchanged version is served without hashing`);
+      storage.versions.set(key, 2); // what any real write does
+      const caught = await handler({ method: 'GET', path: `/v2/repo/blobs/${digest}`, query: new URLSearchParams(), headers: {} });
+      if (caught.status === 200) assert.ok((await drain(caught.body)).error, `size ${size}: a new version is hashed again`);
+      else assert.equal(caught.status, 500);
+      assert.equal(registry.isMarkedCorrupt('repo', digest), true);
+    }
+  });
+
   it('hashing off the event loop gives the same digests, for many streams at once, with flow control', async () => {
     const inputs = Array.from({ length: 12 }, (_, i) => randomBytes(i * 700_000 + 1));
     const digests = await Promise.all(

@@ -10,6 +10,7 @@ import {
   type RequestOutcome,
 } from '@zotjs/core';
 import type { Context, Middleware, Next } from 'koa';
+import type { ServerResponse } from 'node:http';
 import { ByteCounter } from './counting.js';
 import { applyResponse, toRegistryRequest } from './translate.js';
 
@@ -127,14 +128,8 @@ export function registryMiddleware(
       handled();
     }
     log.response = response;
-    let body = response.body;
-    if (body instanceof Readable) {
-      const counter = new ByteCounter();
-      // Errors end the pipeline and destroy both; Koa destroys the counter when the response ends.
-      pipeline(body, counter, () => undefined);
-      log.outCounter = counter;
-      body = counter;
-    }
+    const body = response.body;
+    if (body instanceof Readable) log.outCounter = countPiped(res, body);
     applyResponse(ctx, response, body);
   };
 }
@@ -144,7 +139,24 @@ interface LogState {
   signal: AbortSignal;
   response?: HandledResponse;
   inCounter?: ByteCounter;
-  outCounter?: ByteCounter;
+  outCounter?: { bytes: number };
+}
+
+/**
+ * Counts the bytes of `body` once Koa pipes it into the response, by listening beside the pipe:
+ * no extra stream in the path of a blob download. Listening earlier would start the flow early.
+ */
+function countPiped(res: ServerResponse, body: Readable): { bytes: number } {
+  const counted = { bytes: 0 };
+  const onPipe = (source: Readable): void => {
+    if (source !== body) return;
+    res.off('pipe', onPipe);
+    source.on('data', (chunk: Buffer) => {
+      counted.bytes += chunk.length;
+    });
+  };
+  res.on('pipe', onPipe);
+  return counted;
 }
 
 /** The facts of a finished request. */

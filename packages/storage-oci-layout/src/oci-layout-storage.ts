@@ -1,8 +1,9 @@
 import { randomBytes } from 'node:crypto';
-import { createWriteStream, statSync, type Stats } from 'node:fs';
+import { closeSync, createWriteStream, fstatSync, open as openCallback, statSync, type BigIntStats, type Stats } from 'node:fs';
+import { promisify } from 'node:util';
 import { copyFile, link, open, readFile, readdir, rename, rm, stat, unlink, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
-import type { Readable } from 'node:stream';
+import { addAbortSignal, type Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import {
   DigestAlgorithms,
@@ -21,6 +22,7 @@ import {
   type RepositoryIndex,
   type UploadInfo,
 } from '@zotjs/core';
+import { FileReadStream } from './file-read-stream.js';
 import { LayoutPaths } from './paths.js';
 import { RepositoryLocks } from './repository-lock.js';
 import { DedupeStore, listDir, touch } from './dedupe-store.js';
@@ -179,19 +181,31 @@ export class OciLayoutStorage implements RegistryStorage {
   }
 
   async readBlob(repository: string, digest: string, options: ReadBlobOptions = {}): Promise<Readable | undefined> {
-    let handle;
+    let fd: number;
     try {
-      // Open first, stream from the handle: a concurrent delete cannot turn this into a half read.
-      handle = await open(this.paths.blob(repository, digest), 'r');
+      // Open first, stream from the descriptor: a concurrent delete cannot turn this into a half read.
+      fd = await openFile(this.paths.blob(repository, digest), 'r');
     } catch (err) {
       if (isNotFound(err)) return undefined;
       throw err;
     }
-    return handle.createReadStream({
-      highWaterMark: STREAM_BUFFER,
-      ...(options.range ? { start: options.range.start, end: options.range.end } : {}),
-      ...(options.signal ? { signal: options.signal } : {}),
-    });
+    let end: number;
+    try {
+      end = options.range ? options.range.end : fstatSync(fd).size - 1;
+    } catch (err) {
+      closeSync(fd);
+      throw err;
+    }
+    const stream = new FileReadStream(fd, options.range?.start ?? 0, end);
+    if (options.signal) addAbortSignal(options.signal, stream);
+    return stream;
+  }
+
+  async blobVersion(repository: string, digest: string): Promise<string | undefined> {
+    const info = statNow(this.paths.blob(repository, digest), true);
+    // Any write through the filesystem (even one restoring the mtime) moves ctime; a hard-linked
+    // copy in another repository shares the inode, so it shares the version too.
+    return info?.isFile() ? `${info.dev}:${info.ino}:${info.size}:${info.mtimeNs}:${info.ctimeNs}` : undefined;
   }
 
   async putBlob(repository: string, digest: string, data: Uint8Array): Promise<void> {
@@ -482,9 +496,13 @@ function parseIndex(text: string, repository: string): RepositoryIndex {
  * index cache's validity check, a blob's size): that syscall takes microseconds, while the
  * thread-pool round trip of fs.promises.stat cost a quarter of the CPU of a manifest GET.
  */
-function statNow(path: string): Stats | undefined {
+const openFile = promisify(openCallback);
+
+function statNow(path: string): Stats | undefined;
+function statNow(path: string, bigint: true): BigIntStats | undefined;
+function statNow(path: string, bigint = false): Stats | BigIntStats | undefined {
   try {
-    return statSync(path, { throwIfNoEntry: false });
+    return bigint ? statSync(path, { bigint: true, throwIfNoEntry: false }) : statSync(path, { throwIfNoEntry: false });
   } catch (err) {
     if (isNotFound(err)) return undefined;
     throw err;

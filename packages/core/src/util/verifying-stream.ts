@@ -14,6 +14,13 @@ export class CorruptContentError extends Error {
   }
 }
 
+export interface VerifyEvents {
+  /** The bytes do not hash to the digest (the stream fails with this error too). */
+  onCorrupt?: (error: CorruptContentError) => void;
+  /** Every byte was read and the digest matched. */
+  onVerified?: () => void;
+}
+
 /**
  * Passes a whole blob through while hashing it, and fails instead of ending when the bytes do
  * not hash to `digest` (or their count is not `size`). The last chunk is held back until the
@@ -29,7 +36,7 @@ export class VerifyingStream extends Transform {
   constructor(
     private readonly digest: Digest,
     private readonly size: number,
-    private readonly onCorrupt?: (error: CorruptContentError) => void,
+    private readonly events: VerifyEvents = {},
     hasher?: Hasher,
   ) {
     super({ highWaterMark: 1 << 20 });
@@ -56,10 +63,11 @@ export class VerifyingStream extends Transform {
       (actual) => {
         if (actual !== this.digest.value || this.bytes !== this.size) {
           const error = new CorruptContentError(this.digest.value, actual, this.bytes);
-          this.onCorrupt?.(error);
+          this.events.onCorrupt?.(error);
           callback(error);
           return;
         }
+        this.events.onVerified?.();
         callback(null, this.held);
       },
       (err: Error) => callback(err),
