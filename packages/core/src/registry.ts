@@ -1,4 +1,4 @@
-import { randomUUID, type Hash } from 'node:crypto';
+import { randomUUID } from 'node:crypto';
 import { pipeline, Readable } from 'node:stream';
 import { RegistryError } from './errors.js';
 import { createDigester, digestOf, parseDigest, type Digest } from './digest.js';
@@ -13,6 +13,7 @@ import {
   type RepositoryIndex,
 } from './storage.js';
 import { KeyedMutex } from './util/keyed-mutex.js';
+import { offThreadHasher, type Hasher } from './util/hash-worker.js';
 import { LruCache } from './util/lru.js';
 import { BodyTooLargeError, HashingCounter, readAll } from './util/streams.js';
 import { CorruptContentError, VerifyingStream } from './util/verifying-stream.js';
@@ -94,6 +95,12 @@ export interface ChunkOptions {
   length?: number;
 }
 
+/** The running digest of an upload session this process fed, and how many bytes it covers. */
+interface SessionHash {
+  hasher: Hasher;
+  size: number;
+}
+
 const DEFAULT_MAX_MANIFEST = 4 * 1024 * 1024;
 const DEFAULT_UPLOAD_EXPIRY_MS = 60 * 60 * 1000;
 // Blobs up to this size are verified before their response starts (one read buffer's worth);
@@ -117,7 +124,8 @@ export class Registry {
   private readonly sessionLocks = new KeyedMutex();
   // Running sha256 of each session this process fed, so PUT after PATCH does not re-read the data.
   // Lost on restart or on another replica: then the stored data is re-hashed (correct, slower).
-  private readonly sessionHashes = new LruCache<string, { hash: Hash; size: number }>(4096);
+  // The hashing itself runs on a worker thread (see util/hash-worker.ts); an evicted state frees it.
+  private readonly sessionHashes = new LruCache<string, SessionHash>(4096, undefined, (state) => state.hasher.abort());
   // Manifests are immutable by digest, so their bytes and parsed form cache safely.
   private readonly manifestBytes = new LruCache<string, Buffer>(64 * 1024 * 1024, (b) => b.length);
   private readonly manifestInfos = new LruCache<string, ManifestInfo>(16384);
@@ -253,7 +261,7 @@ export class Registry {
     assertRepositoryName(repository);
     const uploadId = randomUUID();
     await this.storage.createUpload(repository, uploadId);
-    this.sessionHashes.set(sessionKey(repository, uploadId), { hash: createDigester('sha256'), size: 0 });
+    this.sessionHashes.set(sessionKey(repository, uploadId), { hasher: offThreadHasher('sha256'), size: 0 });
     return { repository, uploadId, size: 0 };
   }
 
@@ -343,16 +351,19 @@ export class Registry {
       throw new RegistryError('SIZE_INVALID', 'Content-Length does not match Content-Range', { status: 416 });
     }
     const key = sessionKey(repository, uploadId);
-    let state = this.sessionHashes.get(key);
-    if (state && state.size !== size) state = undefined;
+    let state = this.sessionHashes.take(key);
+    if (state && state.size !== size) {
+      state.hasher.abort();
+      state = undefined;
+    }
     // Hash while writing when we hold the running digest; otherwise the data is re-hashed at PUT.
-    const counter = new HashingCounter(state?.hash, expectedBytes);
-    this.sessionHashes.delete(key);
+    const counter = new HashingCounter(state?.hasher, expectedBytes);
     let newSize: number;
     try {
       feed(body, counter);
       newSize = await this.storage.appendUpload(repository, uploadId, size, counter);
     } catch (err) {
+      state?.hasher.abort();
       body.unpipe(counter);
       body.resume(); // drain what the client still sends, so it gets our answer instead of a reset
       if (err instanceof UploadOffsetError) throw rangeNotSatisfiable(repository, uploadId, err.currentSize);
@@ -361,7 +372,8 @@ export class Registry {
       }
       throw err;
     }
-    if (state && newSize === size + counter.bytes) this.sessionHashes.set(key, { hash: state.hash, size: newSize });
+    if (state && newSize === size + counter.bytes) this.sessionHashes.set(key, { hasher: state.hasher, size: newSize });
+    else state?.hasher.abort();
     if (expectedBytes !== undefined && counter.bytes !== expectedBytes) {
       throw new RegistryError('SIZE_INVALID', `received ${counter.bytes} bytes, expected ${expectedBytes}`);
     }
@@ -372,7 +384,9 @@ export class Registry {
     if (size === 0 && algorithm === 'sha256') return EMPTY_SHA256;
     const state = this.sessionHashes.get(sessionKey(repository, uploadId));
     if (algorithm === 'sha256' && state && state.size === size) {
-      return `sha256:${state.hash.copy().digest('hex')}`;
+      // A worker that died took the state with it: then the data is re-read like after a restart.
+      const running = await state.hasher.peek().catch(() => undefined);
+      if (running) return running;
     }
     // Another process fed this session: its running hash, if the storage keeps one with the session.
     const tracked = await this.storage.uploadDigest?.(repository, uploadId, algorithm);

@@ -149,6 +149,21 @@ describe('verify on read: a corrupt blob is never served as if it were whole', (
       const algorithm = i % 3 === 0 ? 'sha512' : 'sha256';
       assert.equal(digests[i], `${algorithm}:${createHash(algorithm).update(data).digest('hex')}`);
     });
+    // A session's hasher: peeked between requests, flushed so it holds nothing, fed again.
+    const data = randomBytes(3 * 1024 * 1024 + 99);
+    const session = offThreadHasher('sha256');
+    const other = offThreadHasher('sha256');
+    let fed = 0;
+    for (const end of [1, 70_000, 1024 * 1024, 2_500_000, data.length]) {
+      await session.update(data.subarray(fed, end));
+      await other.update(data.subarray(fed, end)); // interleaved streams keep their own state
+      fed = end;
+      session.flush();
+      const expected = `sha256:${createHash('sha256').update(data.subarray(0, fed)).digest('hex')}`;
+      assert.equal(await session.peek(), expected, `after ${fed} bytes`);
+    }
+    assert.equal(await session.digest(), await other.digest());
+    await assert.rejects(session.peek(), /finished/);
     const aborted = offThreadHasher('sha256');
     await aborted.update(Buffer.alloc(1000));
     aborted.abort(); // nothing pending keeps the process alive afterwards

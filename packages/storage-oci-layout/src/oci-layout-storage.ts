@@ -22,6 +22,7 @@ import {
   type RepositoryIndex,
   type UploadInfo,
 } from '@zotjs/core';
+import { FileAppendStream } from './file-append-stream.js';
 import { FileReadStream } from './file-read-stream.js';
 import { LayoutPaths } from './paths.js';
 import { RepositoryLocks } from './repository-lock.js';
@@ -65,6 +66,8 @@ const TEMP_PREFIXES = ['.tmp-', '.mount-'];
 
 const OCI_LAYOUT = JSON.stringify({ imageLayoutVersion: '1.0.0' });
 const STREAM_BUFFER = 1 << 20;
+// An upload is flushed to disk in the background every this many bytes (see FileAppendStream).
+const FLUSH_EVERY = Number(process.env.ZOT_FLUSH_EVERY ?? 32 * 1024 * 1024);
 
 interface CachedIndex {
   checkedAt: number;
@@ -342,7 +345,7 @@ export class OciLayoutStorage implements RegistryStorage {
     const current = await this.statUpload(repository, uploadId);
     if (!current) throw new RegistryError('BLOB_UPLOAD_UNKNOWN', 'blob upload unknown to registry');
     if (current.size !== offset) throw new UploadOffsetError(current.size, offset);
-    const out = createWriteStream(file, { flags: 'a', mode: FILE_MODE, highWaterMark: STREAM_BUFFER });
+    const out = new FileAppendStream(file, { flushEvery: this.durable ? FLUSH_EVERY : 0 });
     try {
       await pipeline(data, out, signal ? { signal } : {});
     } catch (err) {

@@ -548,6 +548,24 @@ export function registerStorageCases(t: TestFunctions, factory: StorageFactory, 
       assert.equal(await storage.uploadDigest('repo', uploadId(), 'sha256'), undefined, 'no such session');
     });
 
+    test('blobVersion, when provided, is stable while a blob is unchanged and changes when it is written again', async (storage) => {
+      if (!storage.blobVersion) return; // optional capability: core then hashes every full read
+      const data = bytes(4096);
+      const digest = digestOfBytes(data);
+      assert.equal(await storage.blobVersion('repo', digest), undefined, 'absent blob');
+      await storage.putBlob('repo', digest, data);
+      const first = await storage.blobVersion('repo', digest);
+      assert.ok(first, 'a stored blob has a version');
+      assert.equal(await storage.blobVersion('repo', digest), first, 'stable');
+      assert.equal(await storage.deleteBlob('repo', digest), true);
+      assert.equal(await storage.blobVersion('repo', digest), undefined, 'deleted');
+      await new Promise((resolve) => setTimeout(resolve, 20));
+      await storage.putBlob('repo', digest, data);
+      const second = await storage.blobVersion('repo', digest);
+      assert.ok(second);
+      assert.notEqual(second, first, 'a blob written again is a new version');
+    });
+
     test("a repository's sessions are invisible from other repositories", async (storage) => {
       const id = uploadId();
       await storage.createUpload('mine', id);

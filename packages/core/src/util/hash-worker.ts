@@ -1,73 +1,80 @@
-import { createHash } from 'node:crypto';
+import { createHash, type Hash } from 'node:crypto';
 import { availableParallelism } from 'node:os';
 import { Worker } from 'node:worker_threads';
 import type { DigestAlgorithm } from '../digest.js';
 
 /** A running digest whose work may happen elsewhere (a worker thread). */
 export interface Hasher {
-  /** Feeds a chunk; resolves when more may be fed (flow control). */
+  /** Feeds a chunk (copied: the caller keeps it); resolves when more may be fed (flow control). */
   update(chunk: Buffer): Promise<void> | void;
-  /** The digest of everything fed, as `algorithm:hex`. */
+  /** Hands over what is buffered, so nothing is held between chunks of a long-lived session. */
+  flush(): void;
+  /** The digest of everything fed so far, as `algorithm:hex`; feeding may go on afterwards. */
+  peek(): Promise<string>;
+  /** The digest of everything fed, as `algorithm:hex`; the hasher is finished. */
   digest(): Promise<string>;
-  /** Gives up (the stream was aborted). */
+  /** Gives up (the stream was aborted, the session ended). */
   abort(): void;
 }
 
-// Inline so it works wherever core is installed (no separate file to resolve). Chunks arrive in
-// slots of a buffer shared with the main thread; each is hashed and its slot handed back.
+// Inline so it works wherever core is installed (no separate file to resolve). Each message
+// carries a batch whose memory is transferred, not copied, and is handed back once hashed.
 const WORKER_SOURCE = `
-const { parentPort, workerData } = require('node:worker_threads');
+const { parentPort } = require('node:worker_threads');
 const { createHash } = require('node:crypto');
-const shared = workerData.shared;
 const hashes = new Map();
 parentPort.on('message', (m) => {
   if (m.type === 'update') {
     let h = hashes.get(m.id);
     if (!h) hashes.set(m.id, (h = createHash(m.algorithm)));
-    h.update(new Uint8Array(shared, m.offset, m.length));
-    parentPort.postMessage({ slot: m.slot });
+    h.update(new Uint8Array(m.buffer, 0, m.length));
+    parentPort.postMessage({ id: m.id, buffer: m.buffer }, [m.buffer]);
   } else if (m.type === 'digest') {
     const h = hashes.get(m.id) ?? createHash(m.algorithm);
-    hashes.delete(m.id);
-    parentPort.postMessage({ id: m.id, digest: h.digest('hex') });
+    if (!m.keep) hashes.delete(m.id);
+    parentPort.postMessage({ id: m.id, digest: (m.keep ? h.copy() : h).digest('hex') });
   } else {
     hashes.delete(m.id);
   }
 });`;
 
-// Memory the main thread shares with each worker: SLOTS chunks of SLOT_SIZE in flight at most,
-// whatever the number of streams (a stream waits for a free slot: that is the flow control).
-const SLOT_SIZE = 1024 * 1024;
-const SLOTS = 8;
+// Bytes are gathered into batches of BATCH (one message each, instead of one per 64 KiB socket
+// read); at most IN_FLIGHT batches per stream wait for the worker. So a stream holds at most
+// (IN_FLIGHT + 1) * BATCH of memory, and a slow client slows only its own stream. Batches come
+// back from the worker and are refilled: fresh memory for every megabyte would cost page faults
+// and garbage collections that, on two cores, slow a push more than the hashing itself.
+const BATCH = 1024 * 1024;
+const IN_FLIGHT = 2;
 
 interface Reply {
-  id?: number;
-  slot?: number;
+  id: number;
+  /** A hashed batch, handed back. */
+  buffer?: ArrayBuffer;
   digest?: string;
 }
 
-interface Session {
+/** The main thread's side of one stream being hashed by a worker. */
+interface Stream {
+  onHashed(buffer: ArrayBuffer): void;
   onDigest(hex: string): void;
   onFailure(err: Error): void;
 }
 
 interface HashWorker {
   worker: Worker;
-  view: Uint8Array;
-  free: number[];
-  waiting: Array<(slot: number) => void>;
-  /** Streams in progress: a busy worker keeps the process alive, an idle one never does. */
-  busy: number;
+  /** Replies still due: a worker with work keeps the process alive, an idle one never does. */
+  due: number;
 }
 
 /**
- * Hashing off the event loop: whole-blob reads are verified by a worker thread while the main
- * thread moves the bytes, so verify-on-read costs a spare core's time rather than a pull's
- * throughput. Workers are unref'd while idle; if one fails, hashing falls back to the main thread.
+ * Hashing off the event loop: pushed blobs and verified reads are hashed by a worker thread
+ * while the main thread moves the bytes, so digest verification costs a spare core's time rather
+ * than the transfer's throughput. Workers are unref'd while idle; if one fails, its streams
+ * fail and hashing falls back to the main thread.
  */
 class HashPool {
   private readonly workers: HashWorker[] = [];
-  private readonly sessions = new Map<number, Session>();
+  private readonly streams = new Map<number, Stream>();
   private nextId = 1;
   private broken = false;
 
@@ -75,7 +82,7 @@ class HashPool {
 
   create(algorithm: DigestAlgorithm): Hasher {
     const worker = this.pick();
-    return worker ? this.remote(worker, algorithm) : local(algorithm);
+    return worker ? this.remote(worker, algorithm) : localHasher(algorithm);
   }
 
   private pick(): HashWorker | undefined {
@@ -90,22 +97,19 @@ class HashPool {
   }
 
   private spawn(): HashWorker {
-    const shared = new SharedArrayBuffer(SLOT_SIZE * SLOTS);
-    const worker = new Worker(WORKER_SOURCE, { eval: true, workerData: { shared } });
-    const handle: HashWorker = { worker, view: new Uint8Array(shared), free: Array.from({ length: SLOTS }, (_, i) => i), waiting: [], busy: 0 };
+    const worker = new Worker(WORKER_SOURCE, { eval: true });
+    const handle: HashWorker = { worker, due: 0 };
     worker.on('message', (reply: Reply) => {
-      if (reply.slot !== undefined) {
-        const next = handle.waiting.shift();
-        if (next) next(reply.slot);
-        else handle.free.push(reply.slot);
-      } else if (reply.id !== undefined && reply.digest !== undefined) {
-        this.sessions.get(reply.id)?.onDigest(reply.digest);
-      }
+      if (--handle.due === 0) worker.unref();
+      const stream = this.streams.get(reply.id);
+      if (!stream) return;
+      if (reply.buffer) stream.onHashed(reply.buffer);
+      else if (reply.digest !== undefined) stream.onDigest(reply.digest);
     });
     const fail = (err: Error): void => {
-      // Every stream on it fails (its client sees a cut connection); new ones hash locally.
+      // Every stream on it fails (a download's client sees a cut connection); new ones hash locally.
       this.broken = true;
-      for (const session of [...this.sessions.values()]) session.onFailure(err);
+      for (const stream of [...this.streams.values()]) stream.onFailure(err);
     };
     worker.on('error', fail);
     worker.on('exit', (code) => code !== 0 && fail(new Error(`hash worker exited with code ${code}`)));
@@ -114,74 +118,119 @@ class HashPool {
     return handle;
   }
 
-  private hold(handle: HashWorker, delta: 1 | -1): void {
-    handle.busy += delta;
-    if (handle.busy === 1 && delta === 1) handle.worker.ref();
-    if (handle.busy === 0) handle.worker.unref();
+  /** Posts a message the worker answers (every message but 'abort'). */
+  private send(handle: HashWorker, message: object, transfer?: ArrayBuffer[]): void {
+    if (handle.due++ === 0) handle.worker.ref();
+    handle.worker.postMessage(message, transfer);
   }
 
   private remote(handle: HashWorker, algorithm: DigestAlgorithm): Hasher {
     const id = this.nextId++;
     let open = true;
     let failure: Error | undefined;
-    let finish: ((hex: string) => void) | undefined;
-    let reject: ((err: Error) => void) | undefined;
+    let batch: Buffer | undefined;
+    let filled = 0;
+    const spare: Buffer[] = [];
+    let releaseOnReturn = false;
+    let inFlight = 0;
+    let wakeUp: (() => void) | undefined;
+    const digestWaiters: Array<{ resolve: (hex: string) => void; reject: (err: Error) => void }> = [];
+
     const end = (): void => {
       if (!open) return;
       open = false;
-      this.sessions.delete(id);
-      this.hold(handle, -1);
+      this.streams.delete(id);
     };
-    this.hold(handle, 1);
-    this.sessions.set(id, {
-      onDigest: (hex) => {
-        end();
-        finish?.(`${algorithm}:${hex}`);
+    const fail = (err: Error): void => {
+      failure ??= err;
+      end();
+      wakeUp?.();
+      for (const waiter of digestWaiters.splice(0)) waiter.reject(err);
+    };
+    this.streams.set(id, {
+      onHashed: (buffer) => {
+        inFlight--;
+        if (open && !releaseOnReturn) spare.push(Buffer.from(buffer));
+        const wake = wakeUp;
+        wakeUp = undefined;
+        wake?.();
       },
-      onFailure: (err) => {
-        end();
-        failure = err;
-        reject?.(err);
-      },
+      onDigest: (hex) => digestWaiters.shift()?.resolve(`${algorithm}:${hex}`),
+      onFailure: fail,
     });
-    const slot = (): number | Promise<number> => handle.free.pop() ?? new Promise<number>((resolve) => handle.waiting.push(resolve));
+
+    const post = (): void => {
+      if (!batch || filled === 0) return;
+      const buffer = batch.buffer as ArrayBuffer; // allocUnsafeSlow: its own, never shared
+      this.send(handle, { type: 'update', id, algorithm, buffer, length: filled }, [buffer]);
+      inFlight++;
+      batch = undefined;
+      filled = 0;
+    };
+    const room = async (): Promise<void> => {
+      while (inFlight >= IN_FLIGHT && !failure) await new Promise<void>((resolve) => (wakeUp = resolve));
+      if (failure) throw failure;
+    };
+    const askDigest = (keep: boolean): Promise<string> => {
+      if (failure) return Promise.reject(failure);
+      if (!open) return Promise.reject(new Error('hasher already finished'));
+      post();
+      const answer = new Promise<string>((resolve, reject) => digestWaiters.push({ resolve, reject }));
+      this.send(handle, { type: 'digest', id, algorithm, keep });
+      return keep ? answer : answer.finally(end);
+    };
+
     return {
-      update: async (chunk) => {
-        for (let at = 0; at < chunk.length; at += SLOT_SIZE) {
-          if (failure) throw failure;
-          const piece = chunk.subarray(at, at + SLOT_SIZE);
-          const index = await slot();
-          if (!open) {
-            // Aborted while waiting for the slot: pass it on, post nothing for a finished stream.
-            const next = handle.waiting.shift();
-            if (next) next(index);
-            else handle.free.push(index);
-            return;
+      update: (chunk) => {
+        if (failure) throw failure;
+        if (!open) throw new Error('hasher already finished');
+        releaseOnReturn = false;
+        let at = 0;
+        const copy = (): boolean => {
+          while (at < chunk.length) {
+            // Its own ArrayBuffer (not the shared pool) so it can be transferred.
+            batch ??= spare.pop() ?? Buffer.allocUnsafeSlow(BATCH);
+            const n = chunk.copy(batch, filled, at);
+            filled += n;
+            at += n;
+            if (filled === BATCH) {
+              post();
+              if (inFlight >= IN_FLIGHT) return false;
+            }
           }
-          handle.view.set(piece, index * SLOT_SIZE);
-          handle.worker.postMessage({ type: 'update', id, algorithm, slot: index, offset: index * SLOT_SIZE, length: piece.length });
-        }
+          return true;
+        };
+        if (copy()) return;
+        return (async () => {
+          do await room();
+          while (!copy());
+        })();
       },
-      digest: () =>
-        new Promise<string>((resolve, fail) => {
-          if (failure) return fail(failure);
-          finish = resolve;
-          reject = fail;
-          handle.worker.postMessage({ type: 'digest', id, algorithm });
-        }),
+      flush: () => {
+        if (open && !failure) post();
+        // Between the requests of a session nothing is held; the batches in flight are dropped on return.
+        spare.length = 0;
+        releaseOnReturn = true;
+      },
+      peek: () => askDigest(true),
+      digest: () => askDigest(false),
       abort: () => {
         if (!open) return;
         end();
+        batch = undefined;
         handle.worker.postMessage({ type: 'abort', id });
       },
     };
   }
 }
 
-function local(algorithm: DigestAlgorithm): Hasher {
-  const hash = createHash(algorithm);
+/** The same interface on the main thread (no worker available). */
+export function localHasher(algorithm: DigestAlgorithm): Hasher {
+  const hash: Hash = createHash(algorithm);
   return {
     update: (chunk) => void hash.update(chunk),
+    flush: () => undefined,
+    peek: async () => `${algorithm}:${hash.copy().digest('hex')}`,
     digest: async () => `${algorithm}:${hash.digest('hex')}`,
     abort: () => undefined,
   };

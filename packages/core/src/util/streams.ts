@@ -1,8 +1,8 @@
 import { Transform, type Readable, type TransformCallback } from 'node:stream';
-import type { Hash } from 'node:crypto';
+import type { Hasher } from './hash-worker.js';
 
 /**
- * A pass-through that feeds every chunk to `hash` and counts bytes, so the digest is computed
+ * A pass-through that feeds every chunk to `hasher` and counts bytes, so the digest is computed
  * while the bytes stream to storage (one pass, nothing buffered). Fails once more than `limit`
  * bytes went through.
  */
@@ -10,7 +10,7 @@ export class HashingCounter extends Transform {
   bytes = 0;
 
   constructor(
-    private readonly hash: Hash | undefined,
+    private readonly hasher: Hasher | undefined,
     private readonly limit = Number.POSITIVE_INFINITY,
   ) {
     super({ highWaterMark: 1 << 20 });
@@ -22,8 +22,20 @@ export class HashingCounter extends Transform {
       callback(new BodyTooLargeError(this.limit));
       return;
     }
-    this.hash?.update(chunk);
-    callback(null, chunk);
+    let fed: Promise<void> | void;
+    try {
+      fed = this.hasher?.update(chunk);
+    } catch (err) {
+      callback(err as Error);
+      return;
+    }
+    if (fed) fed.then(() => callback(null, chunk), (err: Error) => callback(err));
+    else callback(null, chunk);
+  }
+
+  override _flush(callback: TransformCallback): void {
+    this.hasher?.flush();
+    callback();
   }
 }
 

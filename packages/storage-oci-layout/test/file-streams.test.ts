@@ -8,6 +8,9 @@ import { Readable } from 'node:stream';
 import { after, describe, it } from 'node:test';
 import { OciLayoutStorage } from '../src/index.js';
 import { FileReadStream } from '../src/file-read-stream.js';
+import { FileAppendStream } from '../src/file-append-stream.js';
+import { pipeline } from 'node:stream/promises';
+import { readFile } from 'node:fs/promises';
 
 const roots: string[] = [];
 after(() => Promise.all(roots.map((r) => rm(r, { recursive: true, force: true }))));
@@ -65,6 +68,33 @@ describe('OCI layout: FileReadStream (read-ahead blob reads)', () => {
     stream.destroy();
     await new Promise((resolve) => stream.once('close', resolve));
     assert.equal(await isClosed(fd), true);
+  });
+});
+
+describe('OCI layout: FileAppendStream (upload writes)', () => {
+  it('appends every chunk in order, flushing in the background as it goes, and counts what it wrote', async () => {
+    const file = join(await tempDir(), 'upload');
+    await writeFile(file, Buffer.from('head:'));
+    const chunks = Array.from({ length: 200 }, (_, i) => randomBytes(1000 + i * 37));
+    for (const flushEvery of [0, 10_000]) {
+      const before = (await readFile(file)).length;
+      const out = new FileAppendStream(file, { flushEvery });
+      await pipeline(Readable.from(chunks), out);
+      const expected = chunks.reduce((n, c) => n + c.length, 0);
+      assert.equal(out.bytesWritten, expected);
+      const content = await readFile(file);
+      assert.deepEqual(content.subarray(before), Buffer.concat(chunks), `flushEvery ${flushEvery}`);
+    }
+  });
+
+  it('fails on a path it cannot open, and a destroyed stream closes its file', async () => {
+    const dir = await tempDir();
+    await assert.rejects(pipeline(Readable.from([Buffer.from('x')]), new FileAppendStream(join(dir, 'missing', 'f'))), /ENOENT/);
+    const out = new FileAppendStream(join(dir, 'f'), { flushEvery: 1 });
+    await new Promise<void>((resolve, reject) => out.write(randomBytes(4096), (err) => (err ? reject(err) : resolve())));
+    out.destroy();
+    await new Promise((resolve) => out.once('close', resolve));
+    assert.equal((await stat(join(dir, 'f'))).size, 4096);
   });
 });
 
