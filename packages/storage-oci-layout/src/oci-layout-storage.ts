@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { closeSync, createWriteStream, fstatSync, open as openCallback, statSync, type BigIntStats, type Stats } from 'node:fs';
+import { closeSync, fstatSync, open as openCallback, statSync, type BigIntStats, type Stats } from 'node:fs';
 import { promisify } from 'node:util';
 import { copyFile, link, open, readFile, readdir, rename, rm, stat, unlink, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
@@ -67,7 +67,7 @@ const TEMP_PREFIXES = ['.tmp-', '.mount-'];
 const OCI_LAYOUT = JSON.stringify({ imageLayoutVersion: '1.0.0' });
 const STREAM_BUFFER = 1 << 20;
 // An upload is flushed to disk in the background every this many bytes (see FileAppendStream).
-const FLUSH_EVERY = Number(process.env.ZOT_FLUSH_EVERY ?? 32 * 1024 * 1024);
+const FLUSH_EVERY = 32 * 1024 * 1024;
 
 interface CachedIndex {
   checkedAt: number;
