@@ -50,7 +50,7 @@ export async function gcCommand(args: readonly string[], io: MainIo): Promise<nu
   const settings = await loadSettings(parsed.config, io);
   if (typeof settings === 'number') return settings;
   const logger = stderrLogger();
-  const storage = openStorage(settings, logger);
+  const storage = await openStorage(settings, logger);
   const dryRun = parsed.flags.has('--dry-run');
   const report = await collectGarbage(storage, { ...settings.maintenance.gcOptions, dryRun, logger });
   io.stdout(parsed.flags.has('--json') ? `${JSON.stringify(report, null, 2)}\n` : formatGc(report));
@@ -82,7 +82,7 @@ export async function scrubCommand(args: readonly string[], io: MainIo, terminal
   if (typeof settings === 'number') return settings;
   const logger = stderrLogger();
   const bar = terminal ? new ProgressBar(io) : undefined;
-  const report = await scrubStorage(openStorage(settings, logger), {
+  const report = await scrubStorage(await openStorage(settings, logger), {
     ...(bar ? { onProgress: (p: ScrubProgress) => bar.update(p) } : {}),
   });
   bar?.done();

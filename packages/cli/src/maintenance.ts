@@ -5,11 +5,12 @@ import type { Settings } from './config/settings.js';
 import { buildStorage } from './storage.js';
 
 /** The storage the config describes: `storage.storageDriver` (S3), else OCI layouts in rootDirectory. */
-export function openStorage(settings: Settings, logger: Logger): RegistryStorage {
-  return buildStorage(settings, logger) ?? new OciLayoutStorage({
+export async function openStorage(settings: Settings, logger: Logger): Promise<RegistryStorage> {
+  return (await buildStorage(settings, logger)) ?? new OciLayoutStorage({
       rootDirectory: settings.storage.rootDirectory,
       dedupe: settings.storage.dedupe,
       indexRevalidateMs: settings.storage.indexCacheMs,
+      watch: settings.storage.watch,
     });
 }
 

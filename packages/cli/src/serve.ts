@@ -22,8 +22,8 @@ export interface ServeOptions {
  * Builds the server the config describes. Features configured in the file (auth, access
  * control, TLS, extensions) plug in here as they are added.
  */
-export function buildServer(settings: Settings, logger: Logger, extensions?: Extensions, security?: Security): RegistryServer {
-  const storage = openStorage(settings, logger); // storage.storageDriver (S3), else OCI layouts in rootDirectory
+export async function buildServer(settings: Settings, logger: Logger, extensions?: Extensions, security?: Security): Promise<RegistryServer> {
+  const storage = await openStorage(settings, logger); // storage.storageDriver (S3), else OCI layouts in rootDirectory
   const { limits } = settings.maintenance;
   return createServer({
     rootDirectory: settings.storage.rootDirectory,
@@ -71,7 +71,7 @@ async function run(options: ServeOptions, extensions: Extensions): Promise<numbe
 
 async function listenUntilStopped(options: ServeOptions, extensions: Extensions, security: Security): Promise<number> {
   const { settings, logger } = options;
-  const server = buildServer(settings, logger, extensions, security);
+  const server = await buildServer(settings, logger, extensions, security);
   const stopReloading = reloadCertificatesOnSighup(security, server.server, logger);
   const address = await server.listen().catch((err: unknown) => {
     stopReloading();

@@ -1,5 +1,4 @@
 import type { RegistryStorage } from '@zotjs/core';
-import { S3Storage, optionsFromDriverConfig } from '@zotjs/storage-s3';
 import type { Logger } from 'pino';
 import type { Settings } from './config/settings.js';
 
@@ -8,9 +7,11 @@ import type { Settings } from './config/settings.js';
  * layouts under `storage.rootDirectory`. S3 credentials come from the file or, when absent, from the
  * AWS SDK's chain (`AWS_ACCESS_KEY_ID`, `AWS_SECRET_ACCESS_KEY`, ...). Never logged.
  */
-export function buildStorage(settings: Settings, logger: Logger): RegistryStorage | undefined {
+export async function buildStorage(settings: Settings, logger: Logger): Promise<RegistryStorage | undefined> {
   const driver = settings.config.storage?.storageDriver;
   if (!driver) return undefined;
+  // Loaded only when configured: the AWS SDK alone costs a registry on local disk ~25 MB of memory.
+  const { S3Storage, optionsFromDriverConfig } = await import('@zotjs/storage-s3');
   const options = optionsFromDriverConfig(driver as Record<string, unknown>);
   logger.info(
     { storageDriver: 's3', bucket: options.bucket, endpoint: options.endpoint ?? 'aws', rootdirectory: options.rootDirectory ?? '', redirect: options.redirect ?? false },

@@ -85,12 +85,12 @@ export function registryMiddleware(
     const { req, res } = ctx;
 
     // Fires when the client goes away before the response is complete, so storage stops work.
-    const controller = new AbortController();
-    const log: LogState = { started, signal: controller.signal };
+    const disconnect = new LazyAbort();
+    const log: LogState = { started, disconnect };
     let handled: () => void = () => undefined;
     const settled = new Promise<void>((resolve) => (handled = resolve));
     res.once('close', () => {
-      if (!res.writableFinished) controller.abort(new Error('client disconnected'));
+      if (!res.writableFinished) disconnect.abort(new Error('client disconnected'));
       // Logged once the response is over and the handler is done (after a disconnect it may still be cleaning up).
       if (logger || onRequestEnd) {
         void settled.then(() => {
@@ -123,7 +123,7 @@ export function registryMiddleware(
 
     let response: HandledResponse;
     try {
-      response = await handler(toRegistryRequest(ctx, log.inCounter, controller.signal));
+      response = await handler(toRegistryRequest(ctx, log.inCounter, disconnect));
     } finally {
       handled();
     }
@@ -136,10 +136,35 @@ export function registryMiddleware(
 
 interface LogState {
   started: bigint;
-  signal: AbortSignal;
+  disconnect: LazyAbort;
   response?: HandledResponse;
   inCounter?: ByteCounter;
   outCounter?: { bytes: number };
+}
+
+/**
+ * An AbortController made only when someone asks for its signal: most requests (manifest GETs,
+ * HEADs) never do, and making one is a measurable part of such a request's cost.
+ */
+export class LazyAbort {
+  aborted = false;
+  private controller: AbortController | undefined;
+  private reason: unknown;
+
+  get signal(): AbortSignal {
+    if (!this.controller) {
+      this.controller = new AbortController();
+      if (this.aborted) this.controller.abort(this.reason);
+    }
+    return this.controller.signal;
+  }
+
+  abort(reason: unknown): void {
+    if (this.aborted) return;
+    this.aborted = true;
+    this.reason = reason;
+    this.controller?.abort(reason);
+  }
 }
 
 /**
@@ -161,7 +186,7 @@ function countPiped(res: ServerResponse, body: Readable): { bytes: number } {
 
 /** The facts of a finished request. */
 function summarize(ctx: Context, state: LogState): RequestRecord {
-  const { started, response, inCounter, outCounter, signal } = state;
+  const { started, response, inCounter, outCounter, disconnect } = state;
   const fixedBody = response?.body && !(response.body instanceof Readable) ? response.body.byteLength : 0;
   const record: RequestRecord = {
     method: ctx.method,
@@ -173,7 +198,7 @@ function summarize(ctx: Context, state: LogState): RequestRecord {
     outcome: response?.outcome ?? {},
   };
   if (ctx.ip) record.remoteAddress = ctx.ip;
-  if (signal.aborted) record.aborted = true;
+  if (disconnect.aborted) record.aborted = true;
   return record;
 }
 

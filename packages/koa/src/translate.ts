@@ -24,15 +24,20 @@ export function clientCertificateOf(req: IncomingMessage): RegistryRequest['clie
   return commonName === undefined ? {} : { subjectCommonName: commonName };
 }
 
-export function toRegistryRequest(ctx: Context, body: Readable | undefined, signal: AbortSignal): RegistryRequest {
+/**
+ * The core's view of a Koa request. `abort` is the signal that tells storage the client went
+ * away, or something that makes it on first use (the middleware's LazyAbort).
+ */
+export function toRegistryRequest(ctx: Context, body: Readable | undefined, abort: AbortSignal | { readonly signal: AbortSignal }): RegistryRequest {
   const request: RegistryRequest = {
     method: ctx.method,
     // ctx.path is the raw (not percent-decoded) pathname, relative to any mount prefix.
     path: ctx.path,
     query: new URLSearchParams(ctx.querystring),
     headers: flattenHeaders(ctx.req.headers),
-    signal,
   };
+  if (abort instanceof AbortSignal) request.signal = abort;
+  else Object.defineProperty(request, 'signal', { get: () => abort.signal, enumerable: true });
   if (body) request.body = body;
   const remoteAddress = ctx.ip || ctx.req.socket.remoteAddress;
   if (remoteAddress) request.remoteAddress = remoteAddress;

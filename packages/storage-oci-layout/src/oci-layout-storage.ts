@@ -22,6 +22,7 @@ import {
   type RepositoryIndex,
   type UploadInfo,
 } from '@zotjs/core';
+import { DirectoryWatch } from './directory-watch.js';
 import { FileAppendStream } from './file-append-stream.js';
 import { FileReadStream } from './file-read-stream.js';
 import { LayoutPaths } from './paths.js';
@@ -43,7 +44,7 @@ export interface OciLayoutStorageOptions {
    */
   dedupe?: boolean;
   /**
-   * How long a cached index.json is trusted without checking the file (default 0: checked on
+   * When not watching (see `watch`): how long a cached index.json is trusted without checking the file (default 0: checked on
    * every read, so every process sharing the folder reads the others' writes at once). Writes
    * by this process update the cache at once; changes made by another process sharing the folder
    * (`zot-cli gc`, a second server) are seen within this window. Index updates always read the
@@ -51,6 +52,13 @@ export interface OciLayoutStorageOptions {
    * folder only `zot-cli gc`/`scrub` also touch can set a few hundred ms to save a stat per request.
    */
   indexRevalidateMs?: number;
+  /**
+   * Trust cached index.json files and blob sizes while an inotify watch of their folder reports
+   * no change (default true): changes by any process on this machine are seen, and a manifest
+   * GET or blob HEAD costs no stat. Turn it off on network filesystems (NFS, SMB), where another
+   * host's changes raise no event; then `indexRevalidateMs` and a stat per read apply.
+   */
+  watch?: boolean;
 }
 
 /**
@@ -68,9 +76,12 @@ const OCI_LAYOUT = JSON.stringify({ imageLayoutVersion: '1.0.0' });
 const STREAM_BUFFER = 1 << 20;
 // An upload is flushed to disk in the background every this many bytes (see FileAppendStream).
 const FLUSH_EVERY = 32 * 1024 * 1024;
+const BLOB_SIZES_CACHED = 65536;
 
 interface CachedIndex {
   checkedAt: number;
+  /** The repository folder's watch generation when this was read (undefined: not watched). */
+  generation: number | undefined;
   ino: number;
   mtimeMs: number;
   size: number;
@@ -97,12 +108,17 @@ export class OciLayoutStorage implements RegistryStorage {
   // every write is a rename, so any writer (even another process) changes the inode.
   private readonly indexCache = new Map<string, CachedIndex>();
   private readonly indexRevalidateMs: number;
+  private readonly watch: DirectoryWatch | undefined;
+  // Blob sizes (undefined: absent) with their folder's watch generation, for HEAD and manifest checks.
+  // Bounded: the oldest entry goes first (a re-check costs one stat).
+  private readonly blobSizes = new Map<string, { size: number | undefined; generation: number }>();
 
   constructor(options: OciLayoutStorageOptions) {
     this.paths = new LayoutPaths(options.rootDirectory);
     this.durable = options.durable ?? true;
     this.dedupe = options.dedupe ?? true;
     this.indexRevalidateMs = options.indexRevalidateMs ?? 0;
+    this.watch = (options.watch ?? true) ? new DirectoryWatch() : undefined;
     this.store = new DedupeStore(this.paths);
   }
 
@@ -140,7 +156,11 @@ export class OciLayoutStorage implements RegistryStorage {
   private async loadIndex(repository: string, fresh: boolean): Promise<RepositoryIndex | undefined> {
     const now = performance.now();
     const cached = this.indexCache.get(repository);
-    if (cached && !fresh && now - cached.checkedAt < this.indexRevalidateMs) return cached.index;
+    const generation = this.watch?.generation(this.paths.repository(repository));
+    if (cached && !fresh) {
+      // Watched: the watch decides. Not watched: the file is trusted for indexRevalidateMs.
+      if (generation !== undefined ? cached.generation === generation : now - cached.checkedAt < this.indexRevalidateMs) return cached.index;
+    }
     const file = this.paths.index(repository);
     const info = statNow(file);
     if (!info) {
@@ -149,6 +169,7 @@ export class OciLayoutStorage implements RegistryStorage {
     }
     if (cached && cached.ino === info.ino && cached.mtimeMs === info.mtimeMs && cached.size === info.size) {
       cached.checkedAt = now;
+      cached.generation = generation;
       return cached.index;
     }
     let text: string;
@@ -159,7 +180,7 @@ export class OciLayoutStorage implements RegistryStorage {
       throw err;
     }
     const index = parseIndex(text, repository);
-    this.indexCache.set(repository, { ino: info.ino, mtimeMs: info.mtimeMs, size: info.size, index, checkedAt: now });
+    this.indexCache.set(repository, { ino: info.ino, mtimeMs: info.mtimeMs, size: info.size, index, checkedAt: now, generation });
     return index;
   }
 
@@ -173,14 +194,35 @@ export class OciLayoutStorage implements RegistryStorage {
       const file = this.paths.index(repository);
       await writeFileAtomic(file, JSON.stringify(next), this.paths.uploads(repository), this.durable);
       const info = statNow(file);
-      if (info) this.indexCache.set(repository, { ino: info.ino, mtimeMs: info.mtimeMs, size: info.size, index: next, checkedAt: performance.now() });
+      // The generation from before this write: the event it raises only causes one more stat.
+      const generation = this.watch?.generation(this.paths.repository(repository));
+      if (info) this.indexCache.set(repository, { ino: info.ino, mtimeMs: info.mtimeMs, size: info.size, index: next, checkedAt: performance.now(), generation });
       return next;
     });
   }
 
   async statBlob(repository: string, digest: string): Promise<number | undefined> {
-    const info = statNow(this.paths.blob(repository, digest));
-    return info?.isFile() ? info.size : undefined;
+    const file = this.paths.blob(repository, digest);
+    const generation = this.watch?.generation(dirname(file));
+    if (generation !== undefined) {
+      const cached = this.blobSizes.get(file);
+      if (cached && cached.generation === generation) return cached.size;
+    }
+    const info = statNow(file);
+    const size = info?.isFile() ? info.size : undefined;
+    if (generation !== undefined) {
+      if (this.blobSizes.size >= BLOB_SIZES_CACHED) this.blobSizes.delete(this.blobSizes.keys().next().value as string);
+      this.blobSizes.set(file, { size, generation });
+    }
+    return size;
+  }
+
+  /**
+   * After this process added or removed the blob: its folder's watch event may not have been
+   * delivered yet, and the next request must not wait for it.
+   */
+  private forgetBlobSize(repository: string, digest: string): void {
+    this.blobSizes.delete(this.paths.blob(repository, digest));
   }
 
   async readBlob(repository: string, digest: string, options: ReadBlobOptions = {}): Promise<Readable | undefined> {
@@ -212,6 +254,14 @@ export class OciLayoutStorage implements RegistryStorage {
   }
 
   async putBlob(repository: string, digest: string, data: Uint8Array): Promise<void> {
+    try {
+      await this.storeBlob(repository, digest, data);
+    } finally {
+      this.forgetBlobSize(repository, digest);
+    }
+  }
+
+  private async storeBlob(repository: string, digest: string, data: Uint8Array): Promise<void> {
     await this.ensureRepository(repository);
     const target = this.paths.blob(repository, digest);
     // Content-addressed: same name, same bytes. Refresh it instead (atomically with gc's delete).
@@ -234,6 +284,14 @@ export class OciLayoutStorage implements RegistryStorage {
   }
 
   async deleteBlob(repository: string, digest: string, options: DeleteBlobOptions = {}): Promise<boolean> {
+    try {
+      return await this.removeBlob(repository, digest, options);
+    } finally {
+      this.forgetBlobSize(repository, digest);
+    }
+  }
+
+  private async removeBlob(repository: string, digest: string, options: DeleteBlobOptions): Promise<boolean> {
     const file = this.paths.blob(repository, digest);
     const cutoff = options.unmodifiedSince;
     const remove = async (): Promise<boolean> => {
@@ -300,6 +358,14 @@ export class OciLayoutStorage implements RegistryStorage {
   }
 
   async mountBlob(fromRepository: string, toRepository: string, digest: string): Promise<boolean> {
+    try {
+      return await this.linkBlob(fromRepository, toRepository, digest);
+    } finally {
+      this.forgetBlobSize(toRepository, digest);
+    }
+  }
+
+  private async linkBlob(fromRepository: string, toRepository: string, digest: string): Promise<boolean> {
     const source = this.paths.blob(fromRepository, digest);
     if ((await this.statBlob(fromRepository, digest)) === undefined) return false;
     await this.ensureRepository(toRepository);
@@ -367,6 +433,14 @@ export class OciLayoutStorage implements RegistryStorage {
   }
 
   async commitUpload(repository: string, uploadId: string, digest: string): Promise<void> {
+    try {
+      await this.placeUpload(repository, uploadId, digest);
+    } finally {
+      this.forgetBlobSize(repository, digest);
+    }
+  }
+
+  private async placeUpload(repository: string, uploadId: string, digest: string): Promise<void> {
     const file = this.paths.upload(repository, uploadId);
     const target = this.paths.blob(repository, digest);
     const blobDir = this.paths.blobDir(repository, digest.slice(0, digest.indexOf(':')));

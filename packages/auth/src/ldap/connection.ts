@@ -5,7 +5,7 @@
  * unless the queue is disabled; a callback may fire twice after a TLS error. Swapping the LDAP
  * library means rewriting this file only.
  */
-import ldap from 'ldapjs';
+import type { Client } from 'ldapjs';
 import type { ConnectionOptions } from 'node:tls';
 
 export interface LdapConnectionOptions {
@@ -40,11 +40,13 @@ export class LdapConnection {
   private broken = false;
 
   private constructor(
-    private readonly client: ldap.Client,
+    private readonly client: Client,
     private readonly timeoutMs: number,
   ) {}
 
   static async open(options: LdapConnectionOptions): Promise<LdapConnection> {
+    // Loaded on first use: a registry without LDAP never pays ldapjs's memory.
+    const { default: ldap } = await import('ldapjs');
     const client = ldap.createClient({
       url: [options.url],
       tlsOptions: options.tls,

@@ -42,7 +42,11 @@ export const storageSchema = object({
     min: 0,
     max: 60000,
     description:
-      'trust the cached index.json of a repository this many ms before checking the file again (default 0: every read checks). Writes of this server are seen at once; another process\'s (zot-cli gc) within the window',
+      'with watch off: trust the cached index.json of a repository this many ms before checking the file again (default 0: every read checks). Writes of this server are seen at once; another process\'s (zot-cli gc) within the window',
+  }),
+  watch: boolean({
+    description:
+      'trust cached index.json files and blob sizes while an inotify watch of their folder reports no change, so manifest GETs and blob HEADs need no stat (default true). Turn off on network filesystems, where other hosts\' changes raise no events',
   }),
   gc: boolean({ description: 'garbage-collect unreferenced blobs, untagged manifests and abandoned uploads in the background (default true)' }),
   gcDelay: duration({ description: 'how old an unreferenced blob must be before gc removes it (default 1h)' }),

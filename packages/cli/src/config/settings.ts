@@ -5,7 +5,7 @@ import { resolveMaintenance, type MaintenanceSettings } from './maintenance-sett
 /** A validated config with defaults applied and paths made absolute: what the server runs with. */
 export interface Settings {
   distSpecVersion: string;
-  storage: { rootDirectory: string; dedupe: boolean; gc: boolean; indexCacheMs: number };
+  storage: { rootDirectory: string; dedupe: boolean; gc: boolean; indexCacheMs: number; watch: boolean };
   http: { address: string; port: number; realm: string; swagger: boolean };
   log: { level: (typeof LOG_LEVELS)[number]; output?: string; audit?: string };
   /** Present when `extensions.metrics` is there and not disabled (as zot). */
@@ -28,6 +28,7 @@ export function resolveSettings(config: ZotConfig, cwd = process.cwd()): Setting
       dedupe: config.storage?.dedupe ?? true,
       gc: config.storage?.gc ?? true,
       indexCacheMs: config.storage?.indexCacheMs ?? 0,
+      watch: config.storage?.watch ?? true,
     },
     http: {
       address: config.http?.address ?? '127.0.0.1',

@@ -1,0 +1,67 @@
+import { watch, type FSWatcher } from 'node:fs';
+
+interface Watched {
+  watcher: FSWatcher;
+  generation: number;
+}
+
+/**
+ * Change counters for folders, kept by inotify watches (fs.watch): a folder's generation moves
+ * whenever an entry in it is created, renamed, removed or written, by this process or any other
+ * on the same machine. A cache entry remembered with a generation is current while the
+ * generation is unchanged, without a stat: on this kind of machine a stat costs more than
+ * the rest of a manifest GET.
+ *
+ * Network filesystems raise no events for other hosts' changes: turn watching off there.
+ */
+export class DirectoryWatch {
+  private readonly watched = new Map<string, Watched>();
+  // Generations come from one counter, so a folder watched again never repeats an old value.
+  private clock = 0;
+
+  /** `maxFolders` bounds the inotify watches held (least recently used ones are closed). */
+  constructor(private readonly maxFolders = 4096) {}
+
+  /**
+   * The folder's generation, watching it from now on; undefined when it cannot be watched (it
+   * does not exist, or the watch limit of the system is reached): callers then check the files.
+   * Take the generation before reading what it will vouch for.
+   */
+  generation(dir: string): number | undefined {
+    const found = this.watched.get(dir);
+    if (found) {
+      // Most recently used last, for the eviction order.
+      this.watched.delete(dir);
+      this.watched.set(dir, found);
+      return found.generation;
+    }
+    let watcher: FSWatcher;
+    try {
+      // persistent: false, so watches never keep the process alive.
+      watcher = watch(dir, { persistent: false });
+    } catch {
+      return undefined;
+    }
+    const entry: Watched = { watcher, generation: ++this.clock };
+    watcher.on('change', () => {
+      entry.generation = ++this.clock;
+    });
+    watcher.on('error', () => this.forget(dir, entry));
+    this.watched.set(dir, entry);
+    if (this.watched.size > this.maxFolders) {
+      const [oldest, value] = this.watched.entries().next().value as [string, Watched];
+      this.forget(oldest, value);
+    }
+    return entry.generation;
+  }
+
+  /** Stops every watch (the storage is being closed). */
+  close(): void {
+    for (const [dir, entry] of [...this.watched]) this.forget(dir, entry);
+  }
+
+  private forget(dir: string, entry: Watched): void {
+    entry.watcher.close();
+    if (this.watched.get(dir) === entry) this.watched.delete(dir);
+  }
+}
