@@ -3,12 +3,13 @@ import { Writable } from 'node:stream';
 import { FILE_MODE } from './fs-util.js';
 
 // With `flushEvery` set, the bytes written so far are flushed to disk in the background every
-// this many bytes, while the next ones arrive: the fsync before the blob is committed then only
-// has the tail left to write, instead of the whole blob after the last byte came in.
+// this many bytes, and what is left when the stream ends as well, while the next bytes (or the
+// next chunk of a chunked upload) arrive: the fsync before the blob is committed then has little
+// left to write, instead of the whole blob after the last byte came in.
 const HIGH_WATER_MARK = 1024 * 1024;
 
 export interface FileAppendOptions {
-  /** Start a background fdatasync each time this many more bytes were written (0: never). */
+  /** Start a background fdatasync each time this many more bytes were written, and at the end (0: never). */
   flushEvery?: number;
 }
 
@@ -58,9 +59,17 @@ export class FileAppendStream extends Writable {
 
   override _destroy(error: Error | null, callback: (error?: Error | null) => void): void {
     const finish = (): void => {
-      if (this.fd < 0) return callback(error);
-      close(this.fd, (closeError) => callback(error ?? closeError));
+      const fd = this.fd;
       this.fd = -1;
+      if (fd < 0) return callback(error);
+      if (!error && this.flushEvery > 0 && this.unflushed > 0) {
+        // The tail of this append is flushed while the client sends its next chunk; the
+        // descriptor goes with it. The commit's own fsync is what a blob waits for.
+        fdatasync(fd, () => close(fd, () => undefined));
+        callback(null);
+        return;
+      }
+      close(fd, (closeError) => callback(error ?? closeError));
     };
     // Never close under a flush in flight: the descriptor number could be reused meanwhile.
     if (this.syncing) this.syncing.then(finish, finish);
