@@ -12,6 +12,7 @@ import {
 import type { Context, Middleware, Next } from 'koa';
 import type { ServerResponse } from 'node:http';
 import { ByteCounter } from './counting.js';
+import { isRecycling, pumpRecycling } from './recycling-pump.js';
 import { applyResponse, toRegistryRequest } from './translate.js';
 
 export interface AdapterOptions {
@@ -129,6 +130,15 @@ export function registryMiddleware(
     }
     log.response = response;
     const body = response.body;
+    if (body instanceof Readable && isRecycling(body) && ctx.method !== 'HEAD') {
+      applyResponse(ctx, response, body);
+      // Written here instead of by Koa, so the body gets its buffers back (see recycling-pump.ts).
+      ctx.respond = false;
+      const counted = { bytes: 0 };
+      log.outCounter = counted;
+      pumpRecycling(body, res, counted);
+      return;
+    }
     if (body instanceof Readable) log.outCounter = countPiped(res, body);
     applyResponse(ctx, response, body);
   };

@@ -143,6 +143,28 @@ describe('streaming through the koa adapter', () => {
     assert.equal(head.status, 404);
   });
 
+  test('later downloads (verified once, then sent with recycled buffers) are byte-exact, also concurrent ones; a cut one closes its file', async () => {
+    const url = `${h.url}/v2/big/test/blobs/${expected.digest}`;
+    const download = async (): Promise<unknown> => {
+      const { req, response } = openRequest(url, 'GET');
+      req.end();
+      const res = await response;
+      assert.equal(res.statusCode, 200);
+      return digestOfStream(res);
+    };
+    assert.deepEqual(await download(), expected);
+    const openFiles = readdirSync('/proc/self/fd').length;
+    const results = await Promise.all([download(), download(), download()]);
+    for (const result of results) assert.deepEqual(result, expected);
+    const { req, response } = openRequest(url, 'GET');
+    req.end();
+    const res = await response;
+    await new Promise((r) => res.once('data', r));
+    res.destroy();
+    await waitFor('the cut download to close its file', () => readdirSync('/proc/self/fd').length <= openFiles);
+    assert.deepEqual(await download(), expected, 'the server carries on');
+  });
+
   test('a client that goes away mid-download is logged as aborted and the server carries on', async () => {
     const { req, response } = openRequest(`${h.url}/v2/big/test/blobs/${expected.digest}`, 'GET');
     req.end();

@@ -13,9 +13,18 @@ interface PendingRead {
   error?: Error;
 }
 
+// Buffers a stream keeps for reuse (see recycle): enough for the chunks in flight to a socket.
+const SPARE_BUFFERS = 4;
+
 /**
  * Streams bytes `start..end` (inclusive) of an open file descriptor, which it owns and closes.
  * A file that turns out shorter than expected fails the stream (never a silently short body).
+ *
+ * `recycle(chunk)` hands a chunk back once its consumer is done with it (the HTTP adapter does,
+ * when the socket has taken the bytes): the stream refills it instead of allocating. Fresh
+ * megabytes for every chunk would cost page faults and a full garbage collection every few
+ * dozen megabytes, which halves a pull's throughput. Chunks never handed back are simply
+ * garbage-collected.
  */
 export class FileReadStream extends Readable {
   private position: number;
@@ -24,6 +33,8 @@ export class FileReadStream extends Readable {
   private waiting = false;
   private started = false;
   private closeWhenIdle: (() => void) | undefined;
+  private readonly own = new WeakSet<ArrayBufferLike>();
+  private readonly spare: ArrayBuffer[] = [];
 
   constructor(
     private readonly fd: number,
@@ -46,8 +57,7 @@ export class FileReadStream extends Readable {
   private fetch(): PendingRead | undefined {
     const length = Math.min(CHUNK, this.stop - this.position);
     if (length <= 0) return undefined;
-    // Not from the shared pool: each chunk is handed to the consumer, which may keep it.
-    const pending: PendingRead = { buffer: Buffer.allocUnsafeSlow(length), length, done: false };
+    const pending: PendingRead = { buffer: this.buffer(length), length, done: false };
     read(this.fd, pending.buffer, 0, length, this.position, (err, bytesRead) => {
       pending.done = true;
       if (err) pending.error = err;
@@ -60,6 +70,21 @@ export class FileReadStream extends Readable {
     });
     this.position += length;
     return pending;
+  }
+
+  /** Gives back a chunk this stream produced, once nothing refers to its bytes any more. */
+  recycle(chunk: Buffer): void {
+    const memory = chunk.buffer;
+    if (this.own.has(memory) && this.spare.length < SPARE_BUFFERS && !this.destroyed) this.spare.push(memory as ArrayBuffer);
+  }
+
+  private buffer(length: number): Buffer {
+    const reused = this.spare.pop();
+    if (reused) return Buffer.from(reused, 0, length);
+    // Not from the shared pool: each chunk is handed to the consumer, which may keep it.
+    const fresh = Buffer.allocUnsafeSlow(length);
+    if (length === CHUNK) this.own.add(fresh.buffer);
+    return fresh;
   }
 
   private deliver(): void {

@@ -51,6 +51,24 @@ describe('OCI layout: FileReadStream (read-ahead blob reads)', () => {
     }
   });
 
+  it('refills chunks handed back with recycle (and only its own), with the right bytes in each', async () => {
+    const file = join(await tempDir(), 'recycled');
+    const data = randomBytes(6 * MiB + 123);
+    await writeFile(file, data);
+    const stream = new FileReadStream(openSync(file, 'r'), 0, data.length - 1);
+    const memories = new Set<ArrayBufferLike>();
+    const copies: Buffer[] = [];
+    for await (const chunk of stream) {
+      const bytes = chunk as Buffer;
+      memories.add(bytes.buffer);
+      copies.push(Buffer.from(bytes)); // the consumer's own copy, then the chunk goes back
+      stream.recycle(bytes);
+      stream.recycle(Buffer.alloc(MiB)); // not one of its chunks: ignored
+    }
+    assert.deepEqual(Buffer.concat(copies), data);
+    assert.ok(memories.size < copies.length, `${memories.size} buffers for ${copies.length} chunks: reused`);
+  });
+
   it('fails, never ends cleanly, when the file is shorter than the bytes asked for', async () => {
     const file = join(await tempDir(), 'short');
     await writeFile(file, randomBytes(2 * MiB));
