@@ -103,3 +103,15 @@ test('profile summary ranks functions by self time and leaves idle out of the bu
   assert.equal(s.busyMs, 3);
   assert.equal(s.rows.find((r) => r.name === '(idle)').percentOfBusy, undefined);
 });
+
+test('the zot-ts server is started with the environment and node flags of the launcher shebang', async () => {
+  const { shebangOf, ZOT_CLI } = await import('../lib/servers/zot.mjs');
+  const dir = mkdtempSync(join(tmpdir(), 'bench-shebang-'));
+  const file = join(dir, 'launcher.js');
+  writeFileSync(file, '#!/usr/bin/env -S A=1 B_=x=y node --flag-one --flag-two=2\nconsole.log(1);\n');
+  assert.deepEqual(shebangOf(file), { env: { A: '1', B_: 'x=y' }, nodeArgs: ['--flag-one', '--flag-two=2'] });
+  writeFileSync(file, '#!/usr/bin/env node\n');
+  assert.deepEqual(shebangOf(file), { env: {}, nodeArgs: [] });
+  const real = shebangOf(ZOT_CLI);
+  assert.ok(real.nodeArgs.includes('--max-semi-space-size=4'), 'the real launcher sets its memory flags');
+});

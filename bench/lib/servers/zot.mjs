@@ -1,6 +1,6 @@
 // zot-ts, started the way users start it: `node packages/cli/bin/zot-cli.js serve <config.json>`
 // with a zot-style config the benchmark writes.
-import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { startProcess, stopProcess } from '../processes.mjs';
@@ -9,6 +9,19 @@ import { freePort, waitUntilAnswering } from './common.mjs';
 export const REPO_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
 export const ZOT_CLI = join(REPO_ROOT, 'packages', 'cli', 'bin', 'zot-cli.js');
 const ZOT_MAIN = join(REPO_ROOT, 'packages', 'cli', 'dist', 'src', 'main.js');
+
+/**
+ * The environment and node flags of a `#!/usr/bin/env -S VAR=value ... node --flag ...` line, so
+ * the benchmark runs the server exactly as the launcher does, while adding flags of its own.
+ */
+export function shebangOf(file) {
+  const first = readFileSync(file, 'utf8').split('\n', 1)[0];
+  const words = first.replace(/^#!\S*env\s+(-S\s+)?/, '').split(/\s+/).filter(Boolean);
+  const node = words.indexOf('node');
+  if (!first.startsWith('#!') || node < 0) return { env: {}, nodeArgs: [] };
+  const env = Object.fromEntries(words.slice(0, node).map((w) => [w.slice(0, w.indexOf('=')), w.slice(w.indexOf('=') + 1)]));
+  return { env, nodeArgs: words.slice(node + 1) };
+}
 
 export function zotMissingReason() {
   if (!existsSync(ZOT_CLI)) return `${ZOT_CLI} not found`;
@@ -35,8 +48,9 @@ export async function startZot(dir, pass, { cpuProfDir } = {}) {
   };
   const configFile = join(dir, 'config.json');
   writeFileSync(configFile, `${JSON.stringify(config, null, 2)}\n`);
-  // The flag the zot-cli launcher's shebang and `npm start` pass (a 4 MiB young generation).
-  const nodeArgs = ['--max-semi-space-size=4'];
+  // Node flags and environment as the zot-cli launcher's shebang sets them (what `npm start` runs).
+  const launcher = shebangOf(ZOT_CLI);
+  const nodeArgs = [...launcher.nodeArgs];
   if (cpuProfDir) {
     mkdirSync(cpuProfDir, { recursive: true });
     nodeArgs.push('--cpu-prof', '--cpu-prof-dir', cpuProfDir);
@@ -45,6 +59,7 @@ export async function startZot(dir, pass, { cpuProfDir } = {}) {
   const handle = startProcess('zot-ts', process.execPath, [...nodeArgs, ZOT_CLI, 'serve', configFile], {
     cwd: dir,
     logFile,
+    env: { ...process.env, ...launcher.env },
   });
   const baseUrl = `${pass.tls ? 'https' : 'http'}://127.0.0.1:${port}`;
   try {
