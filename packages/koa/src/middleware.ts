@@ -95,8 +95,11 @@ export function registryMiddleware(
       // Logged once the response is over and the handler is done (after a disconnect it may still be cleaning up).
       if (logger || onRequestEnd) {
         void settled.then(() => {
+          // At level warn and above only failures are logged: no line to build for the rest.
+          const logged = logger !== undefined && (res.statusCode >= 500 || logger.isLevelEnabled?.('info') !== false);
+          if (!logged && !onRequestEnd) return;
           const record = summarize(ctx, log);
-          if (logger) writeLog(logger, record);
+          if (logged && logger) writeLog(logger, record);
           try {
             onRequestEnd?.(record);
           } catch (err) {
