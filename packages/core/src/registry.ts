@@ -199,6 +199,7 @@ export class Registry {
         onCorrupt: (err) => this.markCorrupt(repository, err),
         onVerified,
       });
+      verifier.recycleInto(stored);
       // Errors travel both ways: a failed read fails the verifier, a destroyed verifier closes the file.
       pipeline(stored, verifier, () => undefined);
       stream = verifier;

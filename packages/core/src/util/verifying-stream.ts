@@ -1,4 +1,4 @@
-import { Transform, type TransformCallback } from 'node:stream';
+import { Transform, type Readable, type TransformCallback } from 'node:stream';
 import type { Digest } from '../digest.js';
 import { offThreadHasher, type Hasher } from './hash-worker.js';
 
@@ -31,6 +31,7 @@ export interface VerifyEvents {
 export class VerifyingStream extends Transform {
   private readonly hasher: Hasher;
   private held: Buffer | undefined;
+  private source: (Readable & { recycle(chunk: Buffer): void }) | undefined;
   private bytes = 0;
 
   constructor(
@@ -72,6 +73,21 @@ export class VerifyingStream extends Transform {
       },
       (err: Error) => callback(err),
     );
+  }
+
+  /**
+   * Passes a chunk handed back by the consumer on to the source, when the source takes chunks
+   * back (see the OCI layout's FileReadStream): every chunk was copied to the hasher before it
+   * left this stream, so nothing here refers to it any more.
+   */
+  recycle(chunk: Buffer): void {
+    this.source?.recycle(chunk);
+  }
+
+  /** The stream this one reads from, if it takes its chunks back. */
+  recycleInto(source: Readable): void {
+    const candidate = source as Readable & { recycle?: unknown };
+    if (typeof candidate.recycle === 'function') this.source = candidate as Readable & { recycle(chunk: Buffer): void };
   }
 
   override _destroy(err: Error | null, callback: (error?: Error | null) => void): void {
