@@ -1,4 +1,4 @@
-import { watch, type FSWatcher } from 'node:fs';
+import { statSync, watch, type FSWatcher } from 'node:fs';
 
 interface Watched {
   watcher: FSWatcher;
@@ -36,15 +36,20 @@ export class DirectoryWatch {
       return found.generation;
     }
     let watcher: FSWatcher;
+    let inode: number;
     try {
+      inode = statSync(dir).ino;
       // persistent: false, so watches never keep the process alive.
       watcher = watch(dir, { persistent: false });
     } catch {
       return undefined;
     }
     const entry: Watched = { watcher, generation: ++this.clock };
-    watcher.on('change', () => {
+    watcher.on('change', (eventType) => {
       entry.generation = ++this.clock;
+      // The folder itself removed or replaced (a repository deleted and pushed again): the
+      // watch follows the old inode and would see nothing more, so a new one is made next time.
+      if (eventType === 'rename' && statSync(dir, { throwIfNoEntry: false })?.ino !== inode) this.forget(dir, entry);
     });
     watcher.on('error', () => this.forget(dir, entry));
     this.watched.set(dir, entry);

@@ -75,3 +75,18 @@ test('watch (default): cached index and blob sizes need no stat, and follow any 
   assert.equal(await server.deleteBlob('repo', digest), true);
   assert.equal(await server.statBlob('repo', digest), undefined, 'own delete seen at once');
 });
+
+test('watch: a repository folder removed and made again by another process is watched anew', async (t) => {
+  const rootDirectory = await mkdtemp(join(tmpdir(), 'zot-index-rewatch-'));
+  t.after(() => rm(rootDirectory, { recursive: true, force: true }));
+  const server = new OciLayoutStorage({ rootDirectory });
+  const other = new OciLayoutStorage({ rootDirectory, watch: false });
+  await server.updateIndex('repo', tag('a'));
+  assert.deepEqual(tags(await server.readIndex('repo')), ['a']);
+  await rm(server.paths.repository('repo'), { recursive: true });
+  await eventually(async () => (await server.readIndex('repo')) === undefined, 'the removed repository');
+  await other.updateIndex('repo', tag('b'));
+  await eventually(async () => tags(await server.readIndex('repo')).join() === 'b', 'the new repository');
+  await other.updateIndex('repo', tag('c'));
+  await eventually(async () => tags(await server.readIndex('repo')).join() === 'b,c', 'a change in the new folder');
+});
