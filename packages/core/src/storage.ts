@@ -38,7 +38,10 @@ export interface RegistryStorage {
   /** Size in bytes of a blob in the repository, or undefined if the repository does not hold it. */
   statBlob(repository: string, digest: string): Promise<number | undefined>;
 
-  /** The blob's bytes (or an inclusive byte range of them); undefined if absent. */
+  /**
+   * The blob's bytes (or an inclusive byte range of them); undefined if absent. The stream may
+   * be a {@link RecyclingReadable}, whose chunks the HTTP adapter hands back once written.
+   */
   readBlob(repository: string, digest: string, options?: ReadBlobOptions): Promise<Readable | undefined>;
 
   /**
@@ -238,6 +241,20 @@ export class UploadOffsetError extends Error {
     this.name = 'UploadOffsetError';
     this.currentSize = currentSize;
   }
+}
+
+/**
+ * A blob stream that takes its chunks back for reuse: `recycle(chunk)` is a promise by the
+ * consumer that nothing refers to the chunk's bytes any more (the socket has taken them). The
+ * stream then refills that memory instead of allocating more; chunks never handed back are
+ * simply garbage-collected. The OCI layout backend's blob reads are such streams.
+ */
+export interface RecyclingReadable extends Readable {
+  recycle(chunk: Buffer): void;
+}
+
+export function isRecycling(stream: Readable): stream is RecyclingReadable {
+  return typeof (stream as Partial<RecyclingReadable>).recycle === 'function';
 }
 
 /** The annotation that carries a tag in an OCI image layout's index.json. */

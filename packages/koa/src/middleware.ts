@@ -1,6 +1,7 @@
 import { pipeline, Readable } from 'node:stream';
 import {
   createRegistryHandler,
+  isRecycling,
   RegistryError,
   templatePattern,
   type HandledResponse,
@@ -12,7 +13,7 @@ import {
 import type { Context, Middleware, Next } from 'koa';
 import type { ServerResponse } from 'node:http';
 import { ByteCounter } from './counting.js';
-import { isRecycling, pumpRecycling } from './recycling-pump.js';
+import { pumpRecycling } from './recycling-pump.js';
 import { applyResponse, toRegistryRequest } from './translate.js';
 
 export interface AdapterOptions {

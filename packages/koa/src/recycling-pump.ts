@@ -1,17 +1,5 @@
 import type { ServerResponse } from 'node:http';
-import type { Readable } from 'node:stream';
-
-/**
- * A body stream that takes its chunks back for reuse once they have been written (the OCI
- * layout backend's FileReadStream): `recycle(chunk)` promises that nothing refers to the bytes.
- */
-export interface RecyclingReadable extends Readable {
-  recycle(chunk: Buffer): void;
-}
-
-export function isRecycling(body: Readable): body is RecyclingReadable {
-  return typeof (body as Partial<RecyclingReadable>).recycle === 'function';
-}
+import type { RecyclingReadable } from '@zotjs/core';
 
 /**
  * Writes `body` to `res` like `pipe` does (pausing while the socket is full), and hands each

@@ -1,5 +1,6 @@
 import { close, read } from 'node:fs';
 import { Readable } from 'node:stream';
+import type { RecyclingReadable } from '@zotjs/core';
 
 // Large reads, and the next one always in flight: the thread pool reads chunk n+1 while the
 // event loop writes chunk n to the socket. fs.createReadStream starts a read only once the
@@ -26,7 +27,7 @@ const SPARE_BUFFERS = 4;
  * dozen megabytes, which halves a pull's throughput. Chunks never handed back are simply
  * garbage-collected.
  */
-export class FileReadStream extends Readable {
+export class FileReadStream extends Readable implements RecyclingReadable {
   private position: number;
   private readonly stop: number;
   private pending: PendingRead | undefined;

@@ -224,6 +224,22 @@ class HashPool {
   }
 }
 
+/**
+ * Feeds `chunk` and calls `done` once more may be fed (at once when the hasher took it
+ * synchronously), or with the hasher's error: the shape a Transform's callback wants.
+ */
+export function feedHasher(hasher: Hasher, chunk: Buffer, done: (err?: Error) => void): void {
+  let fed: Promise<void> | void;
+  try {
+    fed = hasher.update(chunk);
+  } catch (err) {
+    done(err as Error);
+    return;
+  }
+  if (fed) fed.then(() => done(), done);
+  else done();
+}
+
 /** The same interface on the main thread (no worker available). */
 export function localHasher(algorithm: DigestAlgorithm): Hasher {
   const hash: Hash = createHash(algorithm);

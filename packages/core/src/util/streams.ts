@@ -1,5 +1,5 @@
 import { Transform, type Readable, type TransformCallback } from 'node:stream';
-import type { Hasher } from './hash-worker.js';
+import { feedHasher, type Hasher } from './hash-worker.js';
 
 /**
  * A pass-through that feeds every chunk to `hasher` and counts bytes, so the digest is computed
@@ -22,15 +22,11 @@ export class HashingCounter extends Transform {
       callback(new BodyTooLargeError(this.limit));
       return;
     }
-    let fed: Promise<void> | void;
-    try {
-      fed = this.hasher?.update(chunk);
-    } catch (err) {
-      callback(err as Error);
+    if (!this.hasher) {
+      callback(null, chunk);
       return;
     }
-    if (fed) fed.then(() => callback(null, chunk), (err: Error) => callback(err));
-    else callback(null, chunk);
+    feedHasher(this.hasher, chunk, (err) => (err ? callback(err) : callback(null, chunk)));
   }
 
   override _flush(callback: TransformCallback): void {

@@ -1,6 +1,7 @@
 import { Transform, type Readable, type TransformCallback } from 'node:stream';
+import { isRecycling, type RecyclingReadable } from '../storage.js';
 import type { Digest } from '../digest.js';
-import { offThreadHasher, type Hasher } from './hash-worker.js';
+import { feedHasher, offThreadHasher, type Hasher } from './hash-worker.js';
 
 /** Raised (as the stream's error) when stored bytes no longer hash to their digest. */
 export class CorruptContentError extends Error {
@@ -31,7 +32,7 @@ export interface VerifyEvents {
 export class VerifyingStream extends Transform {
   private readonly hasher: Hasher;
   private held: Buffer | undefined;
-  private source: (Readable & { recycle(chunk: Buffer): void }) | undefined;
+  private source: RecyclingReadable | undefined;
   private bytes = 0;
 
   constructor(
@@ -48,15 +49,7 @@ export class VerifyingStream extends Transform {
     this.bytes += chunk.length;
     const previous = this.held;
     this.held = chunk;
-    let fed: Promise<void> | void;
-    try {
-      fed = this.hasher.update(chunk);
-    } catch (err) {
-      callback(err as Error);
-      return;
-    }
-    if (fed) fed.then(() => callback(null, previous), (err: Error) => callback(err));
-    else callback(null, previous);
+    feedHasher(this.hasher, chunk, (err) => (err ? callback(err) : callback(null, previous)));
   }
 
   override _flush(callback: TransformCallback): void {
@@ -86,8 +79,7 @@ export class VerifyingStream extends Transform {
 
   /** The stream this one reads from, if it takes its chunks back. */
   recycleInto(source: Readable): void {
-    const candidate = source as Readable & { recycle?: unknown };
-    if (typeof candidate.recycle === 'function') this.source = candidate as Readable & { recycle(chunk: Buffer): void };
+    if (isRecycling(source)) this.source = source;
   }
 
   override _destroy(err: Error | null, callback: (error?: Error | null) => void): void {
