@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import { createExtensions, type Extensions } from '@zotjs/extensions';
 import type { Logger } from 'pino';
 import type { Settings } from './config/settings.js';
+import { isClusterWorker } from './workers.js';
 
 /**
  * The operations endpoints the config asks for: health probes (always, as zot), Prometheus
@@ -28,6 +29,7 @@ export function buildExtensions(settings: Settings, logger: Logger): Extensions 
         }
       : {}),
     ...(settings.log.audit ? { auditFile: settings.log.audit } : {}),
+    ...(isClusterWorker() ? { clusterWorker: true } : {}),
     logger,
   });
 }

@@ -1,10 +1,10 @@
 import { readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
 import { EMBEDDED_DEFAULT_CONFIG } from './config/defaults.js';
 import { ConfigError, loadConfigFile, type LoadedConfig } from './config/load.js';
 import { resolveSettings } from './config/settings.js';
 import { createLogger } from './logger.js';
-import { gcCommand, scrubCommand } from './maintenance-commands.js';
-import { serve } from './serve.js';
+import { isClusterWorker, superviseWorkers } from './workers.js';
 
 const USAGE = `Usage: zot-cli <command> [arguments]
 
@@ -55,10 +55,11 @@ export async function main(argv: readonly string[], io: MainIo = processIo): Pro
       return verifyCommand(rest, io);
     case 'serve':
       return serveCommand(rest, io);
+    // Loaded on use: the primary of a multi-process server stays small (it never serves).
     case 'gc':
-      return gcCommand(rest, io);
+      return (await import('./maintenance-commands.js')).gcCommand(rest, io);
     case 'scrub':
-      return scrubCommand(rest, io);
+      return (await import('./maintenance-commands.js')).scrubCommand(rest, io);
     default:
       io.stderr(`zot-cli: unknown command "${command}"\n\n${USAGE}`);
       return 2;
@@ -95,7 +96,12 @@ async function serveCommand(args: readonly string[], io: MainIo): Promise<number
   const configSource = loaded.path ?? 'embedded default (storage ./zot-data, 127.0.0.1:5000)';
   const deadline = Number(process.env.ZOT_SHUTDOWN_DEADLINE_MS ?? '10000');
 
-  const signals = ['SIGINT', 'SIGTERM'] as const;
+  // A worker of a multi-process server stops when its primary says so (SIGTERM); Ctrl-C on a
+  // terminal reaches the whole process group, and only the primary should act on it.
+  const worker = isClusterWorker();
+  const ignoreInterrupt = (): void => undefined;
+  if (worker) process.on('SIGINT', ignoreInterrupt);
+  const signals = worker ? (['SIGTERM'] as const) : (['SIGINT', 'SIGTERM'] as const);
   let stopping = false;
   let onSignal: (signal: NodeJS.Signals) => void = () => undefined;
   const stopSignal = new Promise<string>((resolveStop) => {
@@ -111,13 +117,25 @@ async function serveCommand(args: readonly string[], io: MainIo): Promise<number
     };
   });
   for (const signal of signals) process.on(signal, onSignal);
+  const shutdownDeadlineMs = Number.isFinite(deadline) && deadline >= 0 ? deadline : 10_000;
   try {
+    if (!worker && settings.http.workers > 1) {
+      return await superviseWorkers({
+        workers: settings.http.workers,
+        logger,
+        exec: fileURLToPath(new URL('../../bin/zot-cli.js', import.meta.url)),
+        args: loaded.path === undefined ? ['serve'] : ['serve', loaded.path],
+        stopSignal,
+        shutdownDeadlineMs,
+      });
+    }
+    const { serve } = await import('./serve.js');
     return await serve({
       settings,
       logger,
       configSource,
       stopSignal,
-      ...(Number.isFinite(deadline) && deadline >= 0 ? { shutdownDeadlineMs: deadline } : {}),
+      shutdownDeadlineMs,
     });
   } catch (err) {
     logger.fatal({ err }, 'cannot start');
@@ -125,7 +143,10 @@ async function serveCommand(args: readonly string[], io: MainIo): Promise<number
     return 1;
   } finally {
     for (const signal of signals) process.off(signal, onSignal);
+    process.off('SIGINT', ignoreInterrupt);
     flush();
+    // The channel to the primary would keep a stopped worker alive.
+    if (worker) process.disconnect?.();
   }
 }
 

@@ -6,6 +6,7 @@ import type { Settings } from './config/settings.js';
 import { buildExtensions } from './extensions.js';
 import { buildSecurity, reloadCertificatesOnSighup } from './security.js';
 import { openStorage, startMaintenance } from './maintenance.js';
+import { runsMaintenance } from './workers.js';
 
 export interface ServeOptions {
   settings: Settings;
@@ -89,7 +90,8 @@ async function listenUntilStopped(options: ServeOptions, extensions: Extensions,
     `zot-ts listening on ${address.url} (config: ${options.configSource})`,
   );
   // Garbage collection and scrub in the background (storage.gc, extensions.scrub).
-  const maintenance = startMaintenance(server.storage, settings, logger);
+  // In a multi-process server, one worker runs them for all.
+  const maintenance = runsMaintenance() ? startMaintenance(server.storage, settings, logger) : { stop: async () => undefined };
 
   const signal = await options.stopSignal;
   const deadlineMs = options.shutdownDeadlineMs ?? 10_000;

@@ -2,6 +2,7 @@ import { registryRoutes, type Logger, type RouteDefinition } from '@zotjs/core';
 import { AuditLog } from './audit.js';
 import { docsRoutes } from './docs.js';
 import { healthRoutes, StorageHealth } from './health.js';
+import { shareRepositoryChanges } from './cluster.js';
 import { metricsRoute, RegistryMetrics, type MetricsRouteOptions } from './metrics.js';
 import type { RequestRecord } from './record.js';
 import { StorageUsage } from './storage-usage.js';
@@ -31,6 +32,11 @@ export interface ExtensionsOptions {
   logger?: Logger;
   /** Storage health check period (default 2 s). */
   healthIntervalMs?: number;
+  /**
+   * This process is a worker of a multi-process server (`http.workers`): scrapes get every
+   * worker's metrics, and storage gauges follow the other workers' changes too.
+   */
+  clusterWorker?: boolean;
 }
 
 export interface Extensions {
@@ -57,7 +63,14 @@ export function createExtensions(options: ExtensionsOptions): Extensions {
     ...(options.healthIntervalMs ? { intervalMs: options.healthIntervalMs } : {}),
     ...(logger ? { logger } : {}),
   });
-  const usage = new StorageUsage({ rootDirectory: options.rootDirectory, ...(logger ? { logger } : {}) });
+  let announce: ((repository: string) => void) | undefined;
+  const usage = new StorageUsage({
+    rootDirectory: options.rootDirectory,
+    ...(logger ? { logger } : {}),
+    onObservedChange: (repository) => announce?.(repository),
+  });
+  const sharing = options.clusterWorker ? shareRepositoryChanges(usage) : undefined;
+  announce = sharing?.announce;
   const routes: RouteDefinition[] = [...healthRoutes(health)];
 
   let metrics: RegistryMetrics | undefined;
@@ -66,7 +79,7 @@ export function createExtensions(options: ExtensionsOptions): Extensions {
     if (!LITERAL_PATH.test(path) || path === '/v2' || path.startsWith('/v2/')) {
       throw new Error(`extensions.metrics.prometheus.path must be a plain path outside /v2/, got ${JSON.stringify(path)}`);
     }
-    metrics = new RegistryMetrics({ usage });
+    metrics = new RegistryMetrics({ usage, ...(options.clusterWorker ? { clusterWorker: true } : {}) });
     routes.push(metricsRoute(metrics, { ...options.metrics, path }));
   }
 
@@ -115,6 +128,7 @@ export function createExtensions(options: ExtensionsOptions): Extensions {
     close() {
       health.stop();
       usage.close();
+      sharing?.stop();
       audit?.close();
     },
   };

@@ -5,3 +5,4 @@ export { StorageUsage, type StorageUsageOptions, type StorageUsageSnapshot } fro
 export { docsRoutes, type DocsOptions } from './docs.js';
 export { AuditLog, type AuditLogOptions, type AuditEntry } from './audit.js';
 export { MUTATING_METHODS, type RequestRecord, type RequestObserver } from './record.js';
+export { relayBetweenWorkers } from './cluster.js';

@@ -1,5 +1,6 @@
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry as PromRegistry } from 'prom-client';
 import { RegistryError, type RouteDefinition } from '@zotjs/core';
+import { clusterMetricsRenderer } from './cluster.js';
 import type { RequestRecord } from './record.js';
 import type { StorageUsage } from './storage-usage.js';
 
@@ -13,6 +14,8 @@ export interface MetricsOptions {
   usage?: StorageUsage;
   /** Node process metrics (CPU, memory, event-loop lag, handles); default true. */
   processMetrics?: boolean;
+  /** This process is a worker of a multi-process server: a scrape gets every worker's metrics, aggregated. */
+  clusterWorker?: boolean;
 }
 
 const METHODS = new Set(['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS']);
@@ -27,8 +30,10 @@ export class RegistryMetrics {
   private readonly latency: Histogram<(typeof LABELS)[number]>;
   private readonly uploaded: Counter;
   private readonly downloaded: Counter;
+  private readonly renderer: (() => Promise<string>) | undefined;
 
   constructor(options: MetricsOptions = {}) {
+    this.renderer = options.clusterWorker ? clusterMetricsRenderer(this.registry) : undefined;
     const registers = [this.registry];
     this.requests = new Counter({
       name: 'zot_http_requests_total',
@@ -59,6 +64,8 @@ export class RegistryMetrics {
         name: 'zot_repositories',
         help: 'Repositories in the storage',
         registers,
+        // Every worker of a multi-process server measures the same storage: one value, not a sum.
+        aggregator: 'max',
         collect() {
           this.set(usage.snapshot().repositories);
         },
@@ -67,6 +74,7 @@ export class RegistryMetrics {
         name: 'zot_storage_bytes',
         help: 'Bytes of blobs and indexes in the storage (hard-linked files once)',
         registers,
+        aggregator: 'max',
         collect() {
           this.set(usage.snapshot().bytes);
         },
@@ -75,6 +83,7 @@ export class RegistryMetrics {
         name: 'zot_upload_sessions_in_progress',
         help: 'Blob upload sessions started and not yet completed or cancelled',
         registers,
+        aggregator: 'max',
         collect() {
           this.set(usage.snapshot().uploadSessions);
         },
@@ -83,6 +92,7 @@ export class RegistryMetrics {
         name: 'zot_storage_usage_complete',
         help: '1 once the startup measurement of the storage has finished (the gauges above are partial before)',
         registers,
+        aggregator: 'max',
         collect() {
           this.set(usage.snapshot().complete ? 1 : 0);
         },
@@ -105,7 +115,7 @@ export class RegistryMetrics {
   }
 
   async render(): Promise<{ contentType: string; body: string }> {
-    return { contentType: this.registry.contentType, body: await this.registry.metrics() };
+    return { contentType: this.registry.contentType, body: this.renderer ? await this.renderer() : await this.registry.metrics() };
   }
 }
 

@@ -17,6 +17,8 @@ export interface StorageUsageOptions {
   logger?: Logger;
   /** Wait this long after a change before measuring the repository again (coalesces a push's requests). */
   debounceMs?: number;
+  /** Called when a request seen here changed a repository (a multi-process server tells the other workers). */
+  onObservedChange?: (repository: string) => void;
 }
 
 export interface StorageUsageSnapshot {
@@ -43,6 +45,7 @@ export class StorageUsage {
   private readonly root: string;
   private readonly logger: Logger | undefined;
   private readonly debounceMs: number;
+  private readonly onObservedChange: ((repository: string) => void) | undefined;
   private readonly repositories = new Map<string, RepositoryUsage>();
   private readonly inodes = new Map<string, { size: number; refs: number }>();
   private bytes = 0;
@@ -58,6 +61,7 @@ export class StorageUsage {
     this.root = options.rootDirectory;
     this.logger = options.logger;
     this.debounceMs = options.debounceMs ?? 250;
+    this.onObservedChange = options.onObservedChange;
   }
 
   /** Starts the background walk; resolves when it is done (callers need not wait). */
@@ -76,6 +80,7 @@ export class StorageUsage {
     if (!outcome.repository || !outcome.operationId || !CHANGING_OPERATIONS.has(outcome.operationId)) return;
     if (record.status >= 300) return;
     this.repositoryChanged(outcome.repository);
+    this.onObservedChange?.(outcome.repository);
   }
 
   repositoryChanged(repository: string): void {

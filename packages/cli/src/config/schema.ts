@@ -62,6 +62,12 @@ export const httpSchema = withSecurityChecks(
     port: port({ description: 'listen port' }),
     realm: string({ description: 'realm announced in WWW-Authenticate' }),
     swagger: boolean({ description: 'serve the OpenAPI document (/openapi.json, /openapi.yaml) and Swagger UI (/swagger/); default true' }),
+    workers: integer({
+      min: 0,
+      max: 64,
+      description:
+        'serving processes sharing the port (default 1; 0: one per CPU core). More use more cores for request-heavy loads, each with its own memory',
+    }),
     tls: securityNode('tls'),
     auth: securityNode('auth'),
     accessControl: securityNode('accessControl'),

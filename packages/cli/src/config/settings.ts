@@ -1,3 +1,4 @@
+import { availableParallelism } from 'node:os';
 import { resolve } from 'node:path';
 import { LOG_LEVELS, type ZotConfig } from './schema.js';
 import { resolveMaintenance, type MaintenanceSettings } from './maintenance-settings.js';
@@ -6,7 +7,8 @@ import { resolveMaintenance, type MaintenanceSettings } from './maintenance-sett
 export interface Settings {
   distSpecVersion: string;
   storage: { rootDirectory: string; dedupe: boolean; gc: boolean; indexCacheMs: number; watch: boolean };
-  http: { address: string; port: number; realm: string; swagger: boolean };
+  /** `workers`: serving processes (`http.workers`, 0 resolved to the CPU count). */
+  http: { address: string; port: number; realm: string; swagger: boolean; workers: number };
   log: { level: (typeof LOG_LEVELS)[number]; output?: string; audit?: string };
   /** Present when `extensions.metrics` is there and not disabled (as zot). */
   metrics?: { path: string };
@@ -35,6 +37,7 @@ export function resolveSettings(config: ZotConfig, cwd = process.cwd()): Setting
       port: Number(config.http?.port ?? 5000),
       realm: config.http?.realm ?? 'zot',
       swagger: config.http?.swagger ?? true,
+      workers: config.http?.workers === 0 ? availableParallelism() : (config.http?.workers ?? 1),
     },
     log: {
       level: config.log?.level ?? 'info',

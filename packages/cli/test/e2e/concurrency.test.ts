@@ -1,5 +1,6 @@
 /**
- * Concurrent writers against one repository: no tag update may be lost, and parallel skopeo pushes all succeed.
+ * Concurrent writers against one repository: no tag update may be lost, and parallel skopeo pushes all succeed,
+ * in one serving process and in two sharing the port.
  */
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
@@ -10,11 +11,12 @@ import { DEST_PLAIN, PLAIN, reportIfServerDied } from './clients.js';
 import { checkOciLayout, tagsOnDisk } from './oci-layout-check.js';
 import { getManifest, listTags, pushBlob, putManifest } from './registry-http.js';
 
-describe('concurrent pushes', () => {
+// Also with two serving processes (`http.workers`): then the writers race across processes too.
+for (const workers of [1, 2]) describe(`concurrent pushes (${workers} serving process${workers > 1 ? 'es' : ''})`, () => {
   let server: RunningServer;
 
   before(async () => {
-    server = await startServer();
+    server = await startServer({ config: { http: { workers } } });
   });
 
   after(async () => {

@@ -1,0 +1,110 @@
+import cluster, { type Worker } from 'node:cluster';
+import { AggregatorRegistry, type Registry as PromRegistry } from 'prom-client';
+import type { StorageUsage } from './storage-usage.js';
+
+/**
+ * What the processes of a multi-process server (`http.workers`) tell each other, through the
+ * primary: a worker asks for the metrics of all workers (one scrape must not see one worker's
+ * counters only), and a worker that changed a repository says so, so every worker's storage
+ * gauges measure it again (each worker keeps its own {@link StorageUsage}).
+ */
+
+const METRICS_REQUEST = 'zot:metrics-request';
+const METRICS_RESPONSE = 'zot:metrics-response';
+const REPOSITORY_CHANGED = 'zot:repository-changed';
+const METRICS_TIMEOUT_MS = 5000;
+
+interface MetricsRequest {
+  type: typeof METRICS_REQUEST;
+  id: number;
+}
+interface MetricsResponse {
+  type: typeof METRICS_RESPONSE;
+  id: number;
+  body?: string;
+  error?: string;
+}
+interface RepositoryChanged {
+  type: typeof REPOSITORY_CHANGED;
+  repository: string;
+}
+
+const isMessage = <T extends { type: string }>(message: unknown, type: T['type']): message is T =>
+  typeof message === 'object' && message !== null && (message as { type?: unknown }).type === type;
+
+/**
+ * In the primary: answers workers' metrics requests with every worker's metrics aggregated
+ * (counters and histograms summed, gauges as each declares), and relays repository changes to
+ * the other workers. Returns a function that stops listening.
+ */
+export function relayBetweenWorkers(): () => void {
+  const aggregator = new AggregatorRegistry();
+  const onMessage = (worker: Worker, message: unknown): void => {
+    if (isMessage<MetricsRequest>(message, METRICS_REQUEST)) {
+      aggregator.clusterMetrics().then(
+        (body) => reply(worker, { type: METRICS_RESPONSE, id: message.id, body }),
+        (err: unknown) => reply(worker, { type: METRICS_RESPONSE, id: message.id, error: err instanceof Error ? err.message : String(err) }),
+      );
+    } else if (isMessage<RepositoryChanged>(message, REPOSITORY_CHANGED)) {
+      for (const other of Object.values(cluster.workers ?? {})) {
+        if (other && other !== worker && other.isConnected()) other.send(message);
+      }
+    }
+  };
+  cluster.on('message', onMessage);
+  return () => {
+    cluster.off('message', onMessage);
+  };
+}
+
+function reply(worker: Worker, message: MetricsResponse): void {
+  if (worker.isConnected()) worker.send(message);
+}
+
+/**
+ * In a worker: lets the primary collect `registry` for aggregated scrapes, and returns the
+ * renderer of the aggregated metrics (asked of the primary).
+ */
+export function clusterMetricsRenderer(registry: PromRegistry): () => Promise<string> {
+  // Constructing one installs prom-client's worker-side listener; setRegistries says what it answers with.
+  new AggregatorRegistry();
+  AggregatorRegistry.setRegistries([registry]);
+  let next = 0;
+  return () =>
+    new Promise<string>((resolve, reject) => {
+      const id = next++;
+      const timer = setTimeout(() => finish(new Error('the primary process did not answer the metrics request')), METRICS_TIMEOUT_MS + 1000);
+      const onMessage = (message: unknown): void => {
+        if (isMessage<MetricsResponse>(message, METRICS_RESPONSE) && message.id === id) {
+          finish(message.error === undefined ? undefined : new Error(message.error), message.body ?? '');
+        }
+      };
+      const finish = (err?: Error, body = ''): void => {
+        clearTimeout(timer);
+        process.off('message', onMessage);
+        if (err) reject(err);
+        else resolve(body);
+      };
+      process.on('message', onMessage);
+      process.send?.({ type: METRICS_REQUEST, id } satisfies MetricsRequest);
+    });
+}
+
+/**
+ * In a worker: repository changes made here are announced to the other workers, and theirs are
+ * measured here. Returns the announcer for this worker's changes and a function that stops listening.
+ */
+export function shareRepositoryChanges(usage: StorageUsage): { announce: (repository: string) => void; stop: () => void } {
+  const onMessage = (message: unknown): void => {
+    if (isMessage<RepositoryChanged>(message, REPOSITORY_CHANGED)) usage.repositoryChanged(message.repository);
+  };
+  process.on('message', onMessage);
+  return {
+    announce: (repository) => {
+      process.send?.({ type: REPOSITORY_CHANGED, repository } satisfies RepositoryChanged);
+    },
+    stop: () => {
+      process.off('message', onMessage);
+    },
+  };
+}
