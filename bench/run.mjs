@@ -142,7 +142,7 @@ async function startServers(ctx, pass, passDir, errors) {
     try {
       const server =
         name === 'zot'
-          ? await startZot(dir, pass, { cpuProfDir: ctx.options.cpuProf ? join(PROFILE_DIR, pass.name) : undefined })
+          ? await startZot(dir, pass, { cpuProfDir: ctx.options.cpuProf ? join(PROFILE_DIR, pass.name) : undefined, workers: ctx.options.workers })
           : await startDistribution(dir, pass);
       server.client = new RegistryClient({
         baseUrl: server.baseUrl,
@@ -237,7 +237,9 @@ async function runPhase(ctx, phase, errors) {
           measurement = await phase.run(ctx, server, rep, state);
         } finally {
           const peakRss = sampler.stop();
+          const peakPss = sampler.peakProportional();
           if (measurement) measurement.peakRss = peakRss;
+          if (measurement && peakPss !== undefined) measurement.peakPss = peakPss;
         }
         const { cleanup, ...figures } = measurement;
         samples.get(server.name).push(figures);

@@ -29,6 +29,8 @@ Options:
   --client <tool>       what moves monolithic pushes and pulls: curl (default; -T FILE, -o /dev/null) or
                         node (a node:http client). Chunked pushes always use node:http.
   --servers <list>      zot,distribution (default both)
+  --workers <n>         zot-ts serving processes (its http.workers; default 1). With more than one,
+                        memory is summed over the primary and its workers, and their PSS is shown too
   --cpu-prof            run zot-ts under node --cpu-prof and print its top functions by self time
   --json <file>         also write the results as JSON to this file
   --workdir <dir>       where the run's temporary folder is made (default: the OS temp dir)
@@ -75,6 +77,7 @@ export function parseOptions(argv) {
       'big-size': { type: 'string' },
       loadgen: { type: 'string' },
       servers: { type: 'string' },
+      workers: { type: 'string' },
       client: { type: 'string' },
       'cpu-prof': { type: 'boolean' },
       json: { type: 'string' },
@@ -100,6 +103,7 @@ export function parseOptions(argv) {
     bigSize: values['big-size'] ? parseSize(values['big-size']) : quick ? 64 * 1024 ** 2 : 4 * 1024 ** 3,
     loadgen: values.loadgen ?? 'wrk',
     client: values.client ?? 'curl',
+    workers: values.workers ? positiveInt('workers', values.workers) : 1,
     servers: (values.servers ?? 'zot,distribution').split(',').map((s) => s.trim()).filter(Boolean),
     cpuProf: values['cpu-prof'] === true,
     json: values.json,

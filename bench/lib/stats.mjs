@@ -21,7 +21,7 @@ export function combine(samples) {
   const out = {};
   for (const key of keys) {
     const values = samples.map((s) => s[key]);
-    if (key === 'peakRss') out[key] = max(values);
+    if (key === 'peakRss' || key === 'peakPss') out[key] = max(values);
     else if (values.every((x) => typeof x === 'number')) out[key] = median(values);
     else if (values.every((x) => typeof x === 'string' && x === values[0])) out[key] = values[0];
     else if (key === 'warnings') out[key] = [...new Set(values.flat().filter(Boolean))];

@@ -32,12 +32,12 @@ export function zotMissingReason() {
 /**
  * @param {string} dir  work folder for this server (config, storage, log)
  * @param {{ tls?: { certFile: string, keyFile: string, ca: string }, auth?: { file: string } }} pass
- * @param {{ cpuProfDir?: string }} options
+ * @param {{ cpuProfDir?: string, workers?: number }} options  workers: the config's http.workers
  */
-export async function startZot(dir, pass, { cpuProfDir } = {}) {
+export async function startZot(dir, pass, { cpuProfDir, workers = 1 } = {}) {
   mkdirSync(dir, { recursive: true });
   const port = await freePort();
-  const http = { address: '127.0.0.1', port: String(port) };
+  const http = { address: '127.0.0.1', port: String(port), ...(workers > 1 ? { workers } : {}) };
   if (pass.tls) http.tls = { cert: pass.tls.certFile, key: pass.tls.keyFile };
   if (pass.auth) http.auth = { htpasswd: { path: pass.auth.file } };
   const config = {

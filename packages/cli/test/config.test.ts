@@ -7,6 +7,7 @@ import { join } from 'node:path';
 import { ConfigError, loadConfigFile, parseConfig } from '../src/config/load.js';
 import { EMBEDDED_DEFAULT_CONFIG } from '../src/config/defaults.js';
 import { resolveSettings } from '../src/config/settings.js';
+import { availableParallelism } from 'node:os';
 import { main, type MainIo } from '../src/main.js';
 import { cliPath, repoRoot, serverUser } from './helpers/server.js';
 
@@ -77,6 +78,15 @@ describe('config loading', () => {
     const settings = resolveSettings({ storage: { rootDirectory: 'data' }, log: { output: 'logs/zot.log' } }, '/srv/zot');
     assert.equal(settings.storage.rootDirectory, '/srv/zot/data');
     assert.equal(settings.log.output, '/srv/zot/logs/zot.log');
+  });
+
+  test('http.workers: default 1, 0 means one per CPU core, out of range is refused', () => {
+    assert.equal(resolveSettings({}).http.workers, 1);
+    assert.equal(resolveSettings({ http: { workers: 3 } }).http.workers, 3);
+    assert.equal(resolveSettings({ http: { workers: 0 } }).http.workers, availableParallelism());
+    assert.throws(() => parseConfig(JSON.stringify({ http: { workers: -1 } }), 'c.json'), /http\.workers/);
+    assert.throws(() => parseConfig(JSON.stringify({ http: { workers: 1.5 } }), 'c.json'), /http\.workers/);
+    assert.throws(() => parseConfig(JSON.stringify({ http: { workers: 'auto' } }), 'c.json'), /http\.workers/);
   });
 
   test('an unknown key is refused with its path and a suggestion', () => {
