@@ -14,7 +14,7 @@ import type { Context, Middleware, Next } from 'koa';
 import type { ServerResponse } from 'node:http';
 import { ByteCounter } from './counting.js';
 import { pumpRecycling } from './recycling-pump.js';
-import { applyResponse, toRegistryRequest } from './translate.js';
+import { applyResponse, toRegistryRequest, writeDirectly } from './translate.js';
 
 export interface AdapterOptions {
   /** Where the one-line-per-request log goes (pino, or anything with its shape). None: no request log. */
@@ -26,6 +26,13 @@ export interface AdapterOptions {
   handles?: (path: string) => boolean;
   /** Called once per request when the response is over, with the facts of the log line (metrics, audit). */
   onRequestEnd?: (record: RequestRecord) => void;
+  /**
+   * Write responses straight to node's response instead of through Koa's `ctx.body` (default
+   * false). Cheaper per request, but middleware mounted around this one can no longer change
+   * the status or headers after `await next()`: for apps where this middleware is the outermost
+   * one for its paths, as in {@link createServer}.
+   */
+  respondDirectly?: boolean;
 }
 
 /** A finished request: what the request log line says, for metrics and audit. */
@@ -67,6 +74,7 @@ export function registryMiddleware(
   let handles = adapter.handles;
   let logger = adapter.logger;
   let onRequestEnd = adapter.onRequestEnd;
+  let direct = adapter.respondDirectly ?? false;
   if (typeof handlerOrOptions === 'function') {
     handler = handlerOrOptions;
   } else {
@@ -74,6 +82,7 @@ export function registryMiddleware(
     logger = handlerOrOptions.logger;
     onRequestEnd = handlerOrOptions.onRequestEnd;
     handles = handlerOrOptions.handles;
+    direct = handlerOrOptions.respondDirectly ?? false;
     if (!handles) {
       const extra = (handlerOrOptions.extraRoutes ?? []).map((r) => templatePattern(r.template));
       handles = (path) => isRegistryPath(path) || extra.some((pattern) => pattern.test(path));
@@ -144,6 +153,11 @@ export function registryMiddleware(
       return;
     }
     if (body instanceof Readable) log.outCounter = countPiped(res, body);
+    else if (direct) {
+      writeDirectly(res, ctx.method, response, body);
+      ctx.respond = false;
+      return;
+    }
     applyResponse(ctx, response, body);
   };
 }

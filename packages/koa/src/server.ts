@@ -122,6 +122,8 @@ export function createServer(config: ServerConfig): RegistryServer {
   app.use(
     registryMiddleware(handler, {
       handles: () => true,
+      // Nothing wraps this middleware here: responses can skip Koa's body handling.
+      respondDirectly: true,
       ...(logger ? { logger } : {}),
       ...(config.onRequestEnd ? { onRequestEnd: config.onRequestEnd } : {}),
     }),

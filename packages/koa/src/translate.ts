@@ -1,4 +1,4 @@
-import type { IncomingMessage } from 'node:http';
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import { Readable } from 'node:stream';
 import type { TLSSocket } from 'node:tls';
 import type { RegistryRequest, RegistryResponse } from '@zotjs/core';
@@ -68,3 +68,22 @@ export function applyResponse(ctx: Context, response: RegistryResponse, body: Re
 }
 
 const EMPTY = Buffer.alloc(0);
+
+// Statuses that never carry a body (node and Koa send none either).
+const BODILESS = new Set([204, 304]);
+
+/**
+ * Writes a response whose body (if any) is in memory to node's response in one go: the status
+ * line and headers are built once, without the per-header bookkeeping of `setHeader` or Koa's
+ * body inference. The headers are exactly the core's, plus a Content-Length the core left out.
+ */
+export function writeDirectly(res: ServerResponse, method: string, response: RegistryResponse, body: Uint8Array | undefined): void {
+  let headers = response.headers;
+  if (headers['Content-Length'] === undefined && method !== 'HEAD' && !BODILESS.has(response.status)) {
+    // Known now: without it node would fall back to chunked encoding.
+    headers = { ...headers, 'Content-Length': String(body?.byteLength ?? 0) };
+  }
+  res.writeHead(response.status, headers);
+  if (body !== undefined && method !== 'HEAD' && !BODILESS.has(response.status)) res.end(body);
+  else res.end();
+}

@@ -150,3 +150,60 @@ describe('registryMiddleware inside an existing Koa app', () => {
     }
   });
 });
+
+describe('respondDirectly: the same answers as through Koa, minus its per-request work', () => {
+  const root = mkdtempSync(join(tmpdir(), 'zot-koa-direct-'));
+  const registry = new Registry({ storage: new OciLayoutStorage({ rootDirectory: root }) });
+  const servers: Server[] = [];
+  const urls: string[] = [];
+  before(async () => {
+    for (const respondDirectly of [false, true]) {
+      const app = new Koa();
+      app.use(registryMiddleware({ registry, respondDirectly }));
+      const { server, url } = await listen(app);
+      servers.push(server);
+      urls.push(url);
+    }
+  });
+  after(() => {
+    for (const server of servers) server.close();
+    rmSync(root, { recursive: true, force: true });
+  });
+
+  test('status, headers and body agree for answers with and without bodies, errors included', async () => {
+    const blob = Buffer.from('direct or through koa');
+    const digest = sha256(blob);
+    const manifest = Buffer.from(JSON.stringify({ schemaVersion: 2, mediaType: 'application/vnd.oci.image.manifest.v1+json', config: { mediaType: 'application/vnd.oci.empty.v1+json', digest, size: blob.length }, layers: [] }));
+    await send(`${urls[0]}/v2/direct/blobs/uploads/?digest=${digest}`, { method: 'POST', body: blob });
+    const put = await send(`${urls[0]}/v2/direct/manifests/v1`, { method: 'PUT', body: manifest, headers: { 'Content-Type': 'application/vnd.oci.image.manifest.v1+json' } });
+    assert.equal(put.status, 201);
+    const requests: Array<[string, string, Buffer?]> = [
+      ['GET', '/v2/'],
+      ['GET', '/v2/direct/manifests/v1'],
+      ['HEAD', '/v2/direct/manifests/v1'],
+      ['HEAD', `/v2/direct/blobs/${digest}`],
+      ['GET', '/v2/direct/tags/list'],
+      ['GET', '/v2/direct/manifests/nope'],
+      ['HEAD', '/v2/direct/manifests/nope'],
+      ['DELETE', '/v2/direct/blobs/uploads/not-a-session'],
+      ['PATCH', '/v2/direct/manifests/v1'],
+      ['GET', '/v2/Bad_Name/tags/list'],
+    ];
+    const comparable = (headers: Record<string, unknown>) => {
+      const { date: _date, ...rest } = headers;
+      return rest;
+    };
+    for (const [method, path] of requests) {
+      const [viaKoa, direct] = await Promise.all(urls.map((url) => send(`${url}${path}`, { method })));
+      assert.equal(direct!.status, viaKoa!.status, `${method} ${path}`);
+      assert.deepEqual(comparable(direct!.headers), comparable(viaKoa!.headers), `${method} ${path}`);
+      assert.deepEqual(direct!.body, viaKoa!.body, `${method} ${path}`);
+    }
+    // An upload session: 202 with a Location of its own on each side, same shape.
+    const [a, b] = await Promise.all(urls.map((url) => send(`${url}/v2/direct/blobs/uploads/`, { method: 'POST' })));
+    assert.equal(a!.status, 202);
+    assert.equal(b!.status, 202);
+    assert.deepEqual(Object.keys(b!.headers).sort(), Object.keys(a!.headers).sort());
+    assert.equal(b!.headers['content-length'], '0');
+  });
+});

@@ -3,6 +3,8 @@ import { statSync, watch, type FSWatcher } from 'node:fs';
 interface Watched {
   watcher: FSWatcher;
   generation: number;
+  /** When it was last asked for, on the `uses` counter (for evicting the least recently used). */
+  used: number;
 }
 
 /**
@@ -18,6 +20,7 @@ export class DirectoryWatch {
   private readonly watched = new Map<string, Watched>();
   // Generations come from one counter, so a folder watched again never repeats an old value.
   private clock = 0;
+  private uses = 0;
 
   /** `maxFolders` bounds the inotify watches held (least recently used ones are closed). */
   constructor(private readonly maxFolders = 4096) {}
@@ -30,9 +33,7 @@ export class DirectoryWatch {
   generation(dir: string): number | undefined {
     const found = this.watched.get(dir);
     if (found) {
-      // Most recently used last, for the eviction order.
-      this.watched.delete(dir);
-      this.watched.set(dir, found);
+      found.used = ++this.uses;
       return found.generation;
     }
     let watcher: FSWatcher;
@@ -44,7 +45,7 @@ export class DirectoryWatch {
     } catch {
       return undefined;
     }
-    const entry: Watched = { watcher, generation: ++this.clock };
+    const entry: Watched = { watcher, generation: ++this.clock, used: ++this.uses };
     watcher.on('change', (eventType) => {
       entry.generation = ++this.clock;
       // The folder itself removed or replaced (a repository deleted and pushed again): the
@@ -53,16 +54,20 @@ export class DirectoryWatch {
     });
     watcher.on('error', () => this.forget(dir, entry));
     this.watched.set(dir, entry);
-    if (this.watched.size > this.maxFolders) {
-      const [oldest, value] = this.watched.entries().next().value as [string, Watched];
-      this.forget(oldest, value);
-    }
+    if (this.watched.size > this.maxFolders) this.evictLeastRecentlyUsed();
     return entry.generation;
   }
 
   /** Stops every watch (the storage is being closed). */
   close(): void {
     for (const [dir, entry] of [...this.watched]) this.forget(dir, entry);
+  }
+
+  // A scan, but only when a new folder is watched past the limit: asking costs no reordering.
+  private evictLeastRecentlyUsed(): void {
+    let oldest: [string, Watched] | undefined;
+    for (const item of this.watched) if (!oldest || item[1].used < oldest[1].used) oldest = item;
+    if (oldest) this.forget(oldest[0], oldest[1]);
   }
 
   private forget(dir: string, entry: Watched): void {

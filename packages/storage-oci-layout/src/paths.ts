@@ -8,21 +8,29 @@ const RESERVED_COMPONENTS = new Set(['blobs', 'index.json', 'oci-layout']);
 /** Folder (under the root) of the deduplication store. */
 export const BLOB_STORE = '_blobstore';
 
+// Checked repository folders remembered (every request needs its repository's folder, often several times).
+const CHECKED_FOLDERS = 4096;
+
 /** Where each piece of a repository lives on disk (the OCI image layout, plus `.uploads`). */
 export class LayoutPaths {
   readonly root: string;
+  private readonly checked = new Map<string, string>();
 
   constructor(rootDirectory: string) {
     this.root = resolve(rootDirectory);
   }
 
   repository(repository: string): string {
+    const known = this.checked.get(repository);
+    if (known !== undefined) return known;
     // Core validated the grammar; this is the second fence: never leave the root.
     if (repository.split('/').some((c) => RESERVED_COMPONENTS.has(c))) {
       throw new RegistryError('NAME_INVALID', 'repository name uses a reserved path component', { detail: { name: repository } });
     }
     const dir = join(this.root, repository);
     if (!dir.startsWith(this.root + sep)) throw new RegistryError('NAME_INVALID', 'invalid repository name');
+    if (this.checked.size >= CHECKED_FOLDERS) this.checked.clear();
+    this.checked.set(repository, dir);
     return dir;
   }
 
@@ -39,8 +47,9 @@ export class LayoutPaths {
   }
 
   blob(repository: string, digest: string): string {
+    // Core validated the digest (lowercase algorithm and hex, no separators): nothing to normalize.
     const colon = digest.indexOf(':');
-    return join(this.blobDir(repository, digest.slice(0, colon)), digest.slice(colon + 1));
+    return `${this.repository(repository)}${sep}blobs${sep}${digest.slice(0, colon)}${sep}${digest.slice(colon + 1)}`;
   }
 
   /**

@@ -165,3 +165,17 @@ describe('two serving processes (http.workers: 2)', () => {
     }
   });
 });
+
+describe('http.workers: startup failures', () => {
+  it('workers that cannot listen stop the whole server: exit 1 with the reason', async (t) => {
+    const first = await startServer();
+    t.after(() => first.stop());
+    await assert.rejects(
+      startServer({ config: { http: { port: String(first.port), workers: 2 } } }),
+      (err: Error) =>
+        /exited before answering \(code 1/.test(err.message) &&
+        /127\.0\.0\.1:\d+ is already in use/.test(err.message) &&
+        /a worker process could not start: stopping/.test(err.message),
+    );
+  });
+});
