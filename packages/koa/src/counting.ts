@@ -1,4 +1,5 @@
 import { Transform, type TransformCallback } from 'node:stream';
+import type { BodyBufferReclaimer } from './body-buffer-reclaimer.js';
 
 /**
  * A pass-through that counts the bytes going through it (for the request log). Chunks are passed
@@ -7,12 +8,13 @@ import { Transform, type TransformCallback } from 'node:stream';
 export class ByteCounter extends Transform {
   bytes = 0;
 
-  constructor() {
+  constructor(private readonly reclaimer?: BodyBufferReclaimer) {
     super({ highWaterMark: 1 << 16 });
   }
 
   override _transform(chunk: Buffer, _encoding: BufferEncoding, callback: TransformCallback): void {
     this.bytes += chunk.length;
+    this.reclaimer?.add(chunk.length);
     callback(null, chunk);
   }
 }

@@ -14,6 +14,7 @@ import {
   type RouteDefinition,
 } from '@zotjs/core';
 import { OciLayoutStorage } from '@zotjs/storage-oci-layout';
+import { DEFAULT_RECLAIM_EVERY_BYTES } from './body-buffer-reclaimer.js';
 import Koa from 'koa';
 import { pino } from 'pino';
 import { registryMiddleware, type RequestRecord } from './middleware.js';
@@ -23,6 +24,11 @@ export interface ServerConfig {
   rootDirectory?: string;
   /** A storage backend of your own instead of the OCI layout one. */
   storage?: RegistryStorage;
+  /**
+   * A young-generation garbage collection after every this many bytes of request body (default
+   * 8 MiB; 0: never): frees the per-segment buffers of uploads early (see body-buffer-reclaimer.ts).
+   */
+  reclaimBodyBuffersEvery?: number;
   /** Listen address (default 127.0.0.1). */
   address?: string;
   /** Listen port (default 5000; 0 picks a free one). */
@@ -124,6 +130,7 @@ export function createServer(config: ServerConfig): RegistryServer {
       handles: () => true,
       // Nothing wraps this middleware here: responses can skip Koa's body handling.
       respondDirectly: true,
+      reclaimBodyBuffersEvery: config.reclaimBodyBuffersEvery ?? DEFAULT_RECLAIM_EVERY_BYTES,
       ...(logger ? { logger } : {}),
       ...(config.onRequestEnd ? { onRequestEnd: config.onRequestEnd } : {}),
     }),
