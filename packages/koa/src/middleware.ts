@@ -1,21 +1,9 @@
-import { pipeline, Readable } from 'node:stream';
-import {
-  createRegistryHandler,
-  isRecycling,
-  RegistryError,
-  templatePattern,
-  type HandledResponse,
-  type HandlerOptions,
-  type Logger,
-  type RegistryHandler,
-  type RequestOutcome,
-} from '@zotjs/core';
+import { createRegistryHandler, templatePattern, type HandlerOptions, type Logger, type RegistryHandler } from '@zotjs/core';
 import type { Context, Middleware, Next } from 'koa';
-import type { ServerResponse } from 'node:http';
-import { BodyBufferReclaimer } from './body-buffer-reclaimer.js';
-import { ByteCounter } from './counting.js';
-import { pumpRecycling } from './recycling-pump.js';
-import { applyResponse, toRegistryRequest, writeDirectly } from './translate.js';
+import { exchangeServer, type Exchange, type RequestRecord, type ResponseWriter } from './exchange.js';
+import { applyResponse, writeDirectly } from './translate.js';
+
+export type { RequestRecord } from './exchange.js';
 
 export interface AdapterOptions {
   /** Where the one-line-per-request log goes (pino, or anything with its shape). None: no request log. */
@@ -31,36 +19,19 @@ export interface AdapterOptions {
    * Write responses straight to node's response instead of through Koa's `ctx.body` (default
    * false). Cheaper per request, but middleware mounted around this one can no longer change
    * the status or headers after `await next()`: for apps where this middleware is the outermost
-   * one for its paths, as in {@link createServer}.
+   * one for its paths. (Streamed bodies, blobs, are always written straight to node.)
    */
   respondDirectly?: boolean;
   /**
    * Run a young-generation garbage collection after every this many bytes of request body, so
    * the buffers node's HTTP parser copies each body segment into are freed while young (see
-   * body-buffer-reclaimer.ts). Default 0 (never) here; {@link createServer} uses 8 MiB.
+   * body-buffer-reclaimer.ts). Default 0 (never) here; `createServer` uses 8 MiB.
    */
   reclaimBodyBuffersEvery?: number;
 }
 
-/** A finished request: what the request log line says, for metrics and audit. */
-export interface RequestRecord {
-  method: string;
-  /** The raw path (log it truncated; never a metric label: `outcome.route` is the template). */
-  path: string;
-  status: number;
-  bytesIn: number;
-  bytesOut: number;
-  durationMs: number;
-  outcome: RequestOutcome;
-  remoteAddress?: string;
-  /** The client went away before the response was complete. */
-  aborted?: boolean;
-}
-
 /** Everything {@link createRegistryHandler} takes, plus the adapter's own options. */
 export type RegistryMiddlewareOptions = HandlerOptions & Omit<AdapterOptions, 'logger'>;
-
-const BODY_METHODS = new Set(['POST', 'PUT', 'PATCH']);
 
 export const isRegistryPath = (path: string): boolean => path === '/v2' || path.startsWith('/v2/');
 
@@ -78,188 +49,61 @@ export function registryMiddleware(
   adapter: AdapterOptions = {},
 ): Middleware {
   let handler: RegistryHandler;
+  let options: AdapterOptions = adapter;
   let handles = adapter.handles;
-  let logger = adapter.logger;
-  let onRequestEnd = adapter.onRequestEnd;
-  let direct = adapter.respondDirectly ?? false;
-  let reclaimEvery = adapter.reclaimBodyBuffersEvery ?? 0;
   if (typeof handlerOrOptions === 'function') {
     handler = handlerOrOptions;
   } else {
     handler = createRegistryHandler(handlerOrOptions);
-    logger = handlerOrOptions.logger;
-    onRequestEnd = handlerOrOptions.onRequestEnd;
+    options = handlerOrOptions;
     handles = handlerOrOptions.handles;
-    direct = handlerOrOptions.respondDirectly ?? false;
-    reclaimEvery = handlerOrOptions.reclaimBodyBuffersEvery ?? 0;
     if (!handles) {
       const extra = (handlerOrOptions.extraRoutes ?? []).map((r) => templatePattern(r.template));
       handles = (path) => isRegistryPath(path) || extra.some((pattern) => pattern.test(path));
     }
   }
   const shouldHandle = handles ?? isRegistryPath;
-  const reclaimer = reclaimEvery > 0 ? new BodyBufferReclaimer(reclaimEvery) : undefined;
+  const direct = options.respondDirectly ?? false;
+  const serve = exchangeServer(handler, options);
 
   return async function zotRegistry(ctx: Context, next: Next): Promise<void> {
     if (!shouldHandle(ctx.path)) return next();
-    const started = process.hrtime.bigint();
-    const { req, res } = ctx;
+    const exchange: Exchange = {
+      req: ctx.req,
+      res: ctx.res,
+      method: ctx.method,
+      // ctx.path is the raw (not percent-decoded) pathname, relative to any mount prefix.
+      path: ctx.path,
+      querystring: ctx.querystring,
+      remoteAddress: ctx.ip || ctx.req.socket.remoteAddress,
+    };
+    await serve(exchange, direct ? directWriter(ctx) : koaWriter(ctx), () => bodyAlreadyRead(ctx));
+  };
+}
 
-    // Fires when the client goes away before the response is complete, so storage stops work.
-    const disconnect = new LazyAbort();
-    const log: LogState = { started, disconnect };
-    let handled: () => void = () => undefined;
-    const settled = new Promise<void>((resolve) => (handled = resolve));
-    res.once('close', () => {
-      if (!res.writableFinished) disconnect.abort(new Error('client disconnected'));
-      // Logged once the response is over and the handler is done (after a disconnect it may still be cleaning up).
-      if (logger || onRequestEnd) {
-        void settled.then(() => {
-          // At level warn and above only failures are logged: no line to build for the rest.
-          const logged = logger !== undefined && (res.statusCode >= 500 || logger.isLevelEnabled?.('info') !== false);
-          if (!logged && !onRequestEnd) return;
-          const record = summarize(ctx, log);
-          if (logged && logger) writeLog(logger, record);
-          try {
-            onRequestEnd?.(record);
-          } catch (err) {
-            // An observer (metrics, audit) failing must not become an unhandled rejection.
-            logger?.error({ err }, 'onRequestEnd observer failed');
-          }
-        });
-      }
-    });
-
-    if (BODY_METHODS.has(ctx.method)) {
-      if (bodyAlreadyRead(ctx)) {
-        logger?.error({ method: ctx.method, path: ctx.path }, 'request body already consumed: mount registryMiddleware before any body parser');
-        log.response = misconfigured(ctx.method);
-        applyResponse(ctx, log.response, log.response.body);
-        handled();
-        return;
-      }
-      const counter = new ByteCounter(reclaimer);
-      pipeline(req, counter, () => undefined);
-      // A body the route did not read (an early error) is drained so the connection stays usable.
-      res.once('finish', () => counter.readableEnded || counter.resume());
-      log.inCounter = counter;
-    }
-
-    let response: HandledResponse;
-    try {
-      response = await handler(toRegistryRequest(ctx, log.inCounter, disconnect));
-    } finally {
-      handled();
-    }
-    log.response = response;
-    const body = response.body;
-    if (body instanceof Readable && isRecycling(body) && ctx.method !== 'HEAD') {
+/** Through ctx: Koa writes the response, and middleware around this one may still change it. */
+function koaWriter(ctx: Context): ResponseWriter {
+  return {
+    complete: (response, body) => applyResponse(ctx, response, body),
+    head(response, body) {
       applyResponse(ctx, response, body);
-      // Written here instead of by Koa, so the body gets its buffers back (see recycling-pump.ts).
+      ctx.respond = false; // the adapter writes the body itself
+    },
+  };
+}
+
+/** Straight to node's response; Koa is told to stay out of it. */
+function directWriter(ctx: Context): ResponseWriter {
+  return {
+    complete(response, body) {
+      writeDirectly(ctx.res, ctx.method, response, body);
       ctx.respond = false;
-      const counted = { bytes: 0 };
-      log.outCounter = counted;
-      pumpRecycling(body, res, counted);
-      return;
-    }
-    if (body instanceof Readable) log.outCounter = countPiped(res, body);
-    else if (direct) {
-      writeDirectly(res, ctx.method, response, body);
+    },
+    head(response) {
+      ctx.res.writeHead(response.status, response.headers);
       ctx.respond = false;
-      return;
-    }
-    applyResponse(ctx, response, body);
+    },
   };
-}
-
-interface LogState {
-  started: bigint;
-  disconnect: LazyAbort;
-  response?: HandledResponse;
-  inCounter?: ByteCounter;
-  outCounter?: { bytes: number };
-}
-
-/**
- * An AbortController made only when someone asks for its signal: most requests (manifest GETs,
- * HEADs) never do, and making one is a measurable part of such a request's cost.
- */
-export class LazyAbort {
-  aborted = false;
-  private controller: AbortController | undefined;
-  private reason: unknown;
-
-  get signal(): AbortSignal {
-    if (!this.controller) {
-      this.controller = new AbortController();
-      if (this.aborted) this.controller.abort(this.reason);
-    }
-    return this.controller.signal;
-  }
-
-  abort(reason: unknown): void {
-    if (this.aborted) return;
-    this.aborted = true;
-    this.reason = reason;
-    this.controller?.abort(reason);
-  }
-}
-
-/**
- * Counts the bytes of `body` once Koa pipes it into the response, by listening beside the pipe:
- * no extra stream in the path of a blob download. Listening earlier would start the flow early.
- */
-function countPiped(res: ServerResponse, body: Readable): { bytes: number } {
-  const counted = { bytes: 0 };
-  const onPipe = (source: Readable): void => {
-    if (source !== body) return;
-    res.off('pipe', onPipe);
-    source.on('data', (chunk: Buffer) => {
-      counted.bytes += chunk.length;
-    });
-  };
-  res.on('pipe', onPipe);
-  return counted;
-}
-
-/** The facts of a finished request. */
-function summarize(ctx: Context, state: LogState): RequestRecord {
-  const { started, response, inCounter, outCounter, disconnect } = state;
-  const fixedBody = response?.body && !(response.body instanceof Readable) ? response.body.byteLength : 0;
-  const record: RequestRecord = {
-    method: ctx.method,
-    path: ctx.path,
-    status: ctx.res.statusCode,
-    bytesIn: inCounter?.bytes ?? 0,
-    bytesOut: outCounter ? outCounter.bytes : ctx.method !== 'HEAD' && ctx.res.writableFinished ? fixedBody : 0,
-    durationMs: Number((process.hrtime.bigint() - started) / 1000n) / 1000,
-    outcome: response?.outcome ?? {},
-  };
-  if (ctx.ip) record.remoteAddress = ctx.ip;
-  if (disconnect.aborted) record.aborted = true;
-  return record;
-}
-
-/** One structured line per request, once the response is over. Never headers or the query (secrets). */
-function writeLog(logger: Logger, record: RequestRecord): void {
-  const { outcome, path } = record;
-  const line: Record<string, unknown> = {
-    method: record.method,
-    route: outcome.route ?? null,
-    path: path.length > 512 ? `${path.slice(0, 512)}...` : path,
-    status: record.status,
-    bytesIn: record.bytesIn,
-    bytesOut: record.bytesOut,
-    durationMs: record.durationMs,
-  };
-  if (outcome.operationId) line.operation = outcome.operationId;
-  if (outcome.repository) line.repository = outcome.repository;
-  if (outcome.identity) line.user = outcome.identity.username;
-  if (outcome.digest) line.digest = outcome.digest;
-  if (record.remoteAddress) line.remoteAddress = record.remoteAddress;
-  if (record.aborted) line.aborted = true;
-  if (record.status >= 500 && !record.aborted) logger.error(line, 'request');
-  else logger.info(line, 'request');
 }
 
 /**
@@ -274,19 +118,4 @@ function bodyAlreadyRead(ctx: Context): boolean {
 function hasDeclaredBody(ctx: Context): boolean {
   const length = ctx.get('content-length');
   return length !== '' ? length.trim() !== '0' : ctx.get('transfer-encoding') !== '';
-}
-
-function misconfigured(method: string): HandledResponse {
-  const error = new RegistryError('INTERNAL_ERROR', 'the request body is not available to the registry');
-  const bytes = Buffer.from(JSON.stringify(error.toBody()));
-  return {
-    status: error.status,
-    headers: {
-      'Content-Type': 'application/json',
-      'Content-Length': String(bytes.length),
-      'Docker-Distribution-API-Version': 'registry/2.0',
-    },
-    ...(method === 'HEAD' ? {} : { body: bytes }),
-    outcome: {},
-  };
 }

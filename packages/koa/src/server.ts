@@ -15,9 +15,9 @@ import {
 } from '@zotjs/core';
 import { OciLayoutStorage } from '@zotjs/storage-oci-layout';
 import { DEFAULT_RECLAIM_EVERY_BYTES } from './body-buffer-reclaimer.js';
-import Koa from 'koa';
 import { pino } from 'pino';
-import { registryMiddleware, type RequestRecord } from './middleware.js';
+import type { RequestRecord } from './exchange.js';
+import { createRequestListener } from './request-listener.js';
 
 export interface ServerConfig {
   /** Where the OCI layouts live (ignored when `storage` is given). */
@@ -80,7 +80,6 @@ export interface ListeningAddress {
 }
 
 export interface RegistryServer {
-  app: Koa;
   server: Server;
   registry: Registry;
   storage: RegistryStorage;
@@ -100,7 +99,7 @@ export interface RegistryServer {
 const IDLE_SOCKET_TIMEOUT_MS = 5 * 60 * 1000;
 const HEADERS_TIMEOUT_MS = 60 * 1000;
 
-/** Storage + registry + handler + Koa app + node server, wired the usual way. */
+/** Storage + registry + handler + node server, wired the usual way. */
 export function createServer(config: ServerConfig): RegistryServer {
   const storage = config.storage ?? defaultStorage(config.rootDirectory);
   const logger = config.logger === false ? undefined : (config.logger ?? pino({ level: 'info' }));
@@ -123,25 +122,12 @@ export function createServer(config: ServerConfig): RegistryServer {
     ...(config.extraRoutes ? { extraRoutes: config.extraRoutes } : {}),
     ...(logger ? { logger } : {}),
   });
-  const app = new Koa();
-  // The core answers every path (unknown ones with the spec's 404 JSON), so nothing falls through to Koa's text 404.
-  app.use(
-    registryMiddleware(handler, {
-      handles: () => true,
-      // Nothing wraps this middleware here: responses can skip Koa's body handling.
-      respondDirectly: true,
-      reclaimBodyBuffersEvery: config.reclaimBodyBuffersEvery ?? DEFAULT_RECLAIM_EVERY_BYTES,
-      ...(logger ? { logger } : {}),
-      ...(config.onRequestEnd ? { onRequestEnd: config.onRequestEnd } : {}),
-    }),
-  );
-  app.on('error', (err: Error) => {
-    // Stream errors after headers were sent (client went away mid-download) end up here.
-    if (isClientGone(err)) logger?.debug({ err }, 'client connection error');
-    else logger?.error({ err }, 'unhandled error');
+  // No Koa app in between: every path is the registry's (unknown ones get the spec's JSON 404).
+  const callback = createRequestListener(handler, {
+    reclaimBodyBuffersEvery: config.reclaimBodyBuffersEvery ?? DEFAULT_RECLAIM_EVERY_BYTES,
+    ...(logger ? { logger } : {}),
+    ...(config.onRequestEnd ? { onRequestEnd: config.onRequestEnd } : {}),
   });
-
-  const callback = app.callback();
   const timeouts = config.timeouts ?? {};
   const requestMs = timeouts.requestMs ?? 0;
   // node refuses a header deadline past the whole-request one.
@@ -175,7 +161,6 @@ export function createServer(config: ServerConfig): RegistryServer {
   const scheme = config.tls ? 'https' : 'http';
 
   return {
-    app,
     server,
     registry,
     storage,
@@ -220,11 +205,3 @@ function defaultStorage(rootDirectory: string | undefined): RegistryStorage {
 export async function ensureRootDirectory(rootDirectory: string): Promise<void> {
   await mkdir(rootDirectory, { recursive: true, mode: 0o700 });
 }
-
-function isClientGone(err: Error): boolean {
-  const code = (err as NodeJS.ErrnoException).code;
-  // HPE_*: node's HTTP parser on a connection the client cut (or garbage it sent).
-  if (code?.startsWith('HPE_')) return true;
-  return code === 'ECONNRESET' || code === 'EPIPE' || code === 'ERR_STREAM_PREMATURE_CLOSE' || err.message === 'aborted';
-}
-

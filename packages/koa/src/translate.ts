@@ -3,6 +3,7 @@ import { Readable } from 'node:stream';
 import type { TLSSocket } from 'node:tls';
 import type { RegistryRequest, RegistryResponse } from '@zotjs/core';
 import type { Context } from 'koa';
+import type { Exchange } from './exchange.js';
 
 /** Node's headers as the core wants them: lowercase names, one string each. */
 export function flattenHeaders(headers: IncomingMessage['headers']): Record<string, string | undefined> {
@@ -29,19 +30,31 @@ export function clientCertificateOf(req: IncomingMessage): RegistryRequest['clie
  * away, or something that makes it on first use (the middleware's LazyAbort).
  */
 export function toRegistryRequest(ctx: Context, body: Readable | undefined, abort: AbortSignal | { readonly signal: AbortSignal }): RegistryRequest {
-  const request: RegistryRequest = {
-    method: ctx.method,
+  return registryRequestOf(
     // ctx.path is the raw (not percent-decoded) pathname, relative to any mount prefix.
-    path: ctx.path,
-    query: new URLSearchParams(ctx.querystring),
-    headers: flattenHeaders(ctx.req.headers),
+    { req: ctx.req, method: ctx.method, path: ctx.path, querystring: ctx.querystring, remoteAddress: ctx.ip || ctx.req.socket.remoteAddress },
+    body,
+    abort,
+  );
+}
+
+/** The core's view of a request, from its parts (see exchange.ts). */
+export function registryRequestOf(
+  exchange: Pick<Exchange, 'req' | 'method' | 'path' | 'querystring' | 'remoteAddress'>,
+  body: Readable | undefined,
+  abort: AbortSignal | { readonly signal: AbortSignal },
+): RegistryRequest {
+  const request: RegistryRequest = {
+    method: exchange.method,
+    path: exchange.path,
+    query: new URLSearchParams(exchange.querystring),
+    headers: flattenHeaders(exchange.req.headers),
   };
   if (abort instanceof AbortSignal) request.signal = abort;
   else Object.defineProperty(request, 'signal', { get: () => abort.signal, enumerable: true });
   if (body) request.body = body;
-  const remoteAddress = ctx.ip || ctx.req.socket.remoteAddress;
-  if (remoteAddress) request.remoteAddress = remoteAddress;
-  const clientCertificate = clientCertificateOf(ctx.req);
+  if (exchange.remoteAddress) request.remoteAddress = exchange.remoteAddress;
+  const clientCertificate = clientCertificateOf(exchange.req);
   if (clientCertificate) request.clientCertificate = clientCertificate;
   return request;
 }

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { LazyAbort } from '../src/middleware.js';
+import { LazyAbort } from '../src/lazy-abort.js';
 
 describe('LazyAbort: the per-request disconnect signal, made on first use', () => {
   test('a signal asked for before the disconnect is aborted by it, with the reason', () => {

@@ -10,7 +10,8 @@ import { createRegistryHandler, Registry, type RouteDefinition } from '@zotjs/co
 import { OciLayoutStorage } from '@zotjs/storage-oci-layout';
 import Koa from 'koa';
 import { pino } from 'pino';
-import { registryMiddleware } from '../src/index.js';
+import { createRequestListener, registryMiddleware } from '../src/index.js';
+import { splitTarget } from '../src/request-listener.js';
 import { send, sha256 } from './helpers/harness.js';
 
 async function listen(app: Koa): Promise<{ server: Server; url: string }> {
@@ -151,7 +152,7 @@ describe('registryMiddleware inside an existing Koa app', () => {
   });
 });
 
-describe('respondDirectly: the same answers as through Koa, minus its per-request work', () => {
+describe('respondDirectly and the plain node listener: the same answers as through Koa, minus its per-request work', () => {
   const root = mkdtempSync(join(tmpdir(), 'zot-koa-direct-'));
   const registry = new Registry({ storage: new OciLayoutStorage({ rootDirectory: root }) });
   const servers: Server[] = [];
@@ -164,6 +165,11 @@ describe('respondDirectly: the same answers as through Koa, minus its per-reques
       servers.push(server);
       urls.push(url);
     }
+    // What createServer serves with: no Koa at all.
+    const plain = createServer(createRequestListener(createRegistryHandler({ registry })));
+    await new Promise<void>((resolve) => plain.listen(0, '127.0.0.1', resolve));
+    servers.push(plain);
+    urls.push(`http://127.0.0.1:${(plain.address() as AddressInfo).port}`);
   });
   after(() => {
     for (const server of servers) server.close();
@@ -193,17 +199,66 @@ describe('respondDirectly: the same answers as through Koa, minus its per-reques
       const { date: _date, ...rest } = headers;
       return rest;
     };
+    requests.push(['GET', `/v2/direct/blobs/${digest}`], ['GET', '/v2/direct/tags/list?n=1'], ['GET', '/nowhere']);
     for (const [method, path] of requests) {
-      const [viaKoa, direct] = await Promise.all(urls.map((url) => send(`${url}${path}`, { method })));
-      assert.equal(direct!.status, viaKoa!.status, `${method} ${path}`);
-      assert.deepEqual(comparable(direct!.headers), comparable(viaKoa!.headers), `${method} ${path}`);
-      assert.deepEqual(direct!.body, viaKoa!.body, `${method} ${path}`);
+      const [viaKoa, ...others] = await Promise.all(urls.map((url) => send(`${url}${path}`, { method })));
+      for (const [i, other] of others.entries()) {
+        const label = `${method} ${path} (${i === 0 ? 'respondDirectly' : 'node listener'})`;
+        if (path === '/nowhere') {
+          // Koa's own text 404 beside the registry middleware; alone, the core answers every path.
+          if (i === 1) assert.equal(other!.status, 404, label);
+          if (i === 1) assert.equal(other!.headers['content-type'], 'application/json', label);
+          if (i === 1) assert.ok(JSON.parse(other!.body.toString()).errors.length > 0, label);
+          continue;
+        }
+        assert.equal(other!.status, viaKoa!.status, label);
+        assert.deepEqual(comparable(other!.headers), comparable(viaKoa!.headers), label);
+        assert.deepEqual(other!.body, viaKoa!.body, label);
+      }
     }
     // An upload session: 202 with a Location of its own on each side, same shape.
-    const [a, b] = await Promise.all(urls.map((url) => send(`${url}/v2/direct/blobs/uploads/`, { method: 'POST' })));
-    assert.equal(a!.status, 202);
-    assert.equal(b!.status, 202);
-    assert.deepEqual(Object.keys(b!.headers).sort(), Object.keys(a!.headers).sort());
-    assert.equal(b!.headers['content-length'], '0');
+    const sessions = await Promise.all(urls.map((url) => send(`${url}/v2/direct/blobs/uploads/`, { method: 'POST' })));
+    for (const session of sessions) {
+      assert.equal(session.status, 202);
+      assert.deepEqual(Object.keys(session.headers).sort(), Object.keys(sessions[0]!.headers).sort());
+      assert.equal(session.headers['content-length'], '0');
+    }
+  });
+});
+
+describe('createRequestListener', () => {
+  test('splits origin-form and absolute-form targets into the raw path and the query', () => {
+    assert.deepEqual(splitTarget('/v2/a/tags/list?n=10&last=b'), { path: '/v2/a/tags/list', querystring: 'n=10&last=b' });
+    assert.deepEqual(splitTarget('/v2/'), { path: '/v2/', querystring: '' });
+    assert.deepEqual(splitTarget('/v2/a%2Fb/tags/list'), { path: '/v2/a%2Fb/tags/list', querystring: '' }, 'not percent-decoded');
+    assert.deepEqual(splitTarget('http://registry.example:5000/v2/x/manifests/latest?q=1'), { path: '/v2/x/manifests/latest', querystring: 'q=1' });
+    assert.deepEqual(splitTarget('*'), { path: '*', querystring: '' });
+  });
+
+  test('a handler that throws gets the spec\'s 500 JSON body and an error log line without details for the client', async () => {
+    const logs = memoryLogger();
+    const server = createServer(
+      createRequestListener(
+        async () => {
+          throw new Error('secret internal detail');
+        },
+        { logger: logs.logger },
+      ),
+    );
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    try {
+      const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+      const res = await send(`${url}/v2/`);
+      assert.equal(res.status, 500);
+      assert.equal(res.headers['content-type'], 'application/json');
+      assert.equal(JSON.parse(res.body.toString()).errors[0].code, 'INTERNAL_ERROR');
+      assert.ok(!res.body.toString().includes('secret'), 'no internals in the body');
+      const head = await send(`${url}/v2/`, { method: 'HEAD' });
+      assert.equal(head.status, 500);
+      assert.equal(head.body.length, 0);
+      assert.match(logs.text(), /unhandled error/);
+    } finally {
+      server.close();
+    }
   });
 });
