@@ -27,7 +27,7 @@ Options:
                         matters when it shares 2 cores with the server) or autocannon. HEAD always uses
                         ab -i -k (wrk 4.1 and autocannon 8 stall on HEAD answers).
   --client <tool>       what moves monolithic pushes and pulls: curl (default; -T FILE, -o /dev/null) or
-                        node (a node:http client). Chunked pushes always use node:http.
+                        node (a node:http client). Chunked pushes always use node:http (reused buffers).
   --servers <list>      zot,distribution (default both)
   --workers <n>         zot-ts serving processes (its http.workers; default 1). With more than one,
                         memory is summed over the primary and its workers, and their PSS is shown too
