@@ -1,6 +1,6 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { pipeline, Readable } from 'node:stream';
-import { isRecycling, RegistryError, type HandledResponse, type Logger, type RegistryHandler, type RegistryResponse } from '@zotjs/core';
+import { isRecycling, RegistryError, type HandledResponse, type Logger, type RegistryHandler, type RegistryResponse, type RequestRecord } from '@zotjs/core';
 import { BodyBufferReclaimer } from './body-buffer-reclaimer.js';
 import { ByteCounter } from './counting.js';
 import { LazyAbort } from './lazy-abort.js';
@@ -29,21 +29,6 @@ export interface ResponseWriter {
   complete(response: RegistryResponse, body: Uint8Array | undefined): void;
   /** Status and headers only: the adapter writes the streamed `body` to `res` itself next. */
   head(response: RegistryResponse, body: Readable): void;
-}
-
-/** A finished request: what the request log line says, for metrics and audit. */
-export interface RequestRecord {
-  method: string;
-  /** The raw path (log it truncated; never a metric label: `outcome.route` is the template). */
-  path: string;
-  status: number;
-  bytesIn: number;
-  bytesOut: number;
-  durationMs: number;
-  outcome: HandledResponse['outcome'];
-  remoteAddress?: string;
-  /** The client went away before the response was complete. */
-  aborted?: boolean;
 }
 
 export interface ExchangeOptions {

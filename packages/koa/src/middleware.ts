@@ -1,9 +1,8 @@
-import { createRegistryHandler, templatePattern, type HandlerOptions, type Logger, type RegistryHandler } from '@zotjs/core';
+import { createRegistryHandler, templatePattern, type HandlerOptions, type Logger, type RegistryHandler, type RequestRecord } from '@zotjs/core';
 import type { Context, Middleware, Next } from 'koa';
-import { exchangeServer, type Exchange, type RequestRecord, type ResponseWriter } from './exchange.js';
+import { exchangeServer, type Exchange, type ResponseWriter } from './exchange.js';
 import { applyResponse, writeDirectly } from './translate.js';
 
-export type { RequestRecord } from './exchange.js';
 
 export interface AdapterOptions {
   /** Where the one-line-per-request log goes (pino, or anything with its shape). None: no request log. */

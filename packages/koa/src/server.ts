@@ -11,12 +11,12 @@ import {
   type Logger,
   type RegistryHandler,
   type RegistryStorage,
+  type RequestRecord,
   type RouteDefinition,
 } from '@zotjs/core';
 import { OciLayoutStorage } from '@zotjs/storage-oci-layout';
 import { DEFAULT_RECLAIM_EVERY_BYTES } from './body-buffer-reclaimer.js';
 import { pino } from 'pino';
-import type { RequestRecord } from './exchange.js';
 import { createRequestListener } from './request-listener.js';
 
 export interface ServerConfig {

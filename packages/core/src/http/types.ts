@@ -37,3 +37,24 @@ export interface RequestOutcome {
 }
 
 export type HandledResponse = RegistryResponse & { outcome: RequestOutcome };
+
+/**
+ * One finished request, as an HTTP adapter reports it once the response is over (the Koa
+ * adapter's `onRequestEnd`): what its log line says. Metrics, the audit log and the storage
+ * counters feed on it.
+ */
+export interface RequestRecord {
+  method: string;
+  /** The raw path (log it truncated; never a metric label: `outcome.route` is the template). */
+  path: string;
+  status: number;
+  /** Request body bytes read. */
+  bytesIn: number;
+  /** Response body bytes written. */
+  bytesOut: number;
+  durationMs: number;
+  outcome: RequestOutcome;
+  remoteAddress?: string;
+  /** The client went away before the response was complete. */
+  aborted?: boolean;
+}
