@@ -9,7 +9,7 @@ import { createHtpasswd } from './lib/htpasswd.mjs';
 import { USAGE, parseOptions } from './lib/options.mjs';
 import { PHASES } from './lib/phases.mjs';
 import { checkPrerequisites } from './lib/prereqs.mjs';
-import { installCleanup, stopAll, tail } from './lib/processes.mjs';
+import { installCleanup, runCommand, stopAll, tail } from './lib/processes.mjs';
 import { formatProfile, topSelfTime } from './lib/profile.mjs';
 import { sha256NodeRate, sha256OpensslRate } from './lib/references.mjs';
 import { RegistryClient } from './lib/registry-client.mjs';
@@ -80,6 +80,8 @@ async function main(argv) {
       log(`writing a ${fmtBytes(options.bigSize)} random blob for the big phase`);
       ctx.bigBlob = await createRandomFile(join(workdir, 'data', 'big.bin'), options.bigSize);
     }
+    // The fixtures are written back to disk now, not during the first measured pushes.
+    await runCommand('sync', []);
     const tls = options.tls ? await generateCertificate(join(workdir, 'tls')) : undefined;
     const auth = options.auth ? await createHtpasswd(join(workdir, 'htpasswd')) : undefined;
     const passes = [{ name: 'plain' }];
