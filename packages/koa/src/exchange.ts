@@ -1,11 +1,11 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { pipeline, Readable } from 'node:stream';
-import { isRecycling, RegistryError, type HandledResponse, type Logger, type RegistryHandler, type RegistryResponse, type RequestRecord } from '@zotjs/core';
+import { isRecycling, RegistryError, registryErrorResponse, type HandledResponse, type Logger, type RegistryHandler, type RegistryResponse, type RequestRecord } from '@zotjs/core';
 import { BodyBufferReclaimer } from './body-buffer-reclaimer.js';
 import { ByteCounter } from './counting.js';
 import { LazyAbort } from './lazy-abort.js';
 import { pumpRecycling } from './recycling-pump.js';
-import { registryRequestOf } from './translate.js';
+import { registryRequestOf, writeDirectly } from './translate.js';
 
 /**
  * One request as the adapter serves it, whoever delivered it: the Koa middleware (from its ctx)
@@ -134,7 +134,7 @@ function pipeCounted(body: Readable, res: ServerResponse, counted: { bytes: numb
 }
 
 /** Errors that only mean the client went away or sent garbage: not the registry's failure. */
-export function isClientGone(err: Error): boolean {
+function isClientGone(err: Error): boolean {
   const code = (err as NodeJS.ErrnoException).code;
   // HPE_*: node's HTTP parser on a connection the client cut (or garbage it sent).
   if (code?.startsWith('HPE_')) return true;
@@ -190,21 +190,15 @@ function writeLog(logger: Logger, record: RequestRecord): void {
   else logger.info(line, 'request');
 }
 
-/** The spec's error body as a complete response (no body for HEAD). */
-export function errorResponse(method: string, error: RegistryError): HandledResponse {
-  const bytes = Buffer.from(JSON.stringify(error.toBody()));
-  return {
-    status: error.status,
-    headers: {
-      'Content-Type': 'application/json',
-      'Content-Length': String(bytes.length),
-      'Docker-Distribution-API-Version': 'registry/2.0',
-    },
-    ...(method === 'HEAD' ? {} : { body: bytes }),
-    outcome: {},
-  };
+function misconfigured(method: string): HandledResponse {
+  const error = new RegistryError('INTERNAL_ERROR', 'the request body is not available to the registry');
+  return { ...registryErrorResponse(error, method), outcome: {} };
 }
 
-function misconfigured(method: string): HandledResponse {
-  return errorResponse(method, new RegistryError('INTERNAL_ERROR', 'the request body is not available to the registry'));
+/** Writes straight to node's response: no framework in between. */
+export function nodeWriter(res: ServerResponse, method: string): ResponseWriter {
+  return {
+    complete: (response, body) => writeDirectly(res, method, response, body),
+    head: (response) => res.writeHead(response.status, response.headers),
+  };
 }

@@ -1,7 +1,7 @@
 import { createRegistryHandler, templatePattern, type HandlerOptions, type Logger, type RegistryHandler, type RequestRecord } from '@zotjs/core';
 import type { Context, Middleware, Next } from 'koa';
-import { exchangeServer, type Exchange, type ResponseWriter } from './exchange.js';
-import { applyResponse, writeDirectly } from './translate.js';
+import { exchangeServer, nodeWriter, type Exchange, type ResponseWriter } from './exchange.js';
+import { applyResponse } from './translate.js';
 
 
 export interface AdapterOptions {
@@ -93,14 +93,15 @@ function koaWriter(ctx: Context): ResponseWriter {
 
 /** Straight to node's response; Koa is told to stay out of it. */
 function directWriter(ctx: Context): ResponseWriter {
+  const node = nodeWriter(ctx.res, ctx.method);
   return {
     complete(response, body) {
-      writeDirectly(ctx.res, ctx.method, response, body);
       ctx.respond = false;
+      node.complete(response, body);
     },
-    head(response) {
-      ctx.res.writeHead(response.status, response.headers);
+    head(response, body) {
       ctx.respond = false;
+      node.head(response, body);
     },
   };
 }

@@ -1,7 +1,6 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { RegistryError, type RegistryHandler } from '@zotjs/core';
-import { errorResponse, exchangeServer, type Exchange, type ExchangeOptions, type ResponseWriter } from './exchange.js';
-import { writeDirectly } from './translate.js';
+import { RegistryError, registryErrorResponse, type RegistryHandler } from '@zotjs/core';
+import { exchangeServer, nodeWriter, type Exchange, type ExchangeOptions } from './exchange.js';
 
 /**
  * A plain node `request` listener serving every path with the core handler, for a server of its
@@ -20,17 +19,10 @@ export function createRequestListener(handler: RegistryHandler, options: Exchang
       logger?.error({ err, method, path: path.slice(0, 512) }, 'unhandled error');
       if (res.headersSent) res.destroy();
       else {
-        const answer = errorResponse(method, new RegistryError('INTERNAL_ERROR', 'internal error'));
-        writeDirectly(res, method, answer, answer.body as Uint8Array | undefined);
+        const answer = registryErrorResponse(new RegistryError('INTERNAL_ERROR', 'internal error'), method);
+        nodeWriter(res, method).complete(answer, answer.body as Uint8Array | undefined);
       }
     });
-  };
-}
-
-function nodeWriter(res: ServerResponse, method: string): ResponseWriter {
-  return {
-    complete: (response, body) => writeDirectly(res, method, response, body),
-    head: (response) => res.writeHead(response.status, response.headers),
   };
 }
 

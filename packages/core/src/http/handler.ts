@@ -2,7 +2,7 @@ import type { Action, Authenticator, Authorizer, Identity } from '../auth.js';
 import { RegistryError } from '../errors.js';
 import type { Registry } from '../registry.js';
 import { registryRoutes, templatePattern, type RouteContext, type RouteDefinition } from './routes.js';
-import type { HandledResponse, RegistryRequest, RequestOutcome } from './types.js';
+import type { HandledResponse, RegistryRequest, RegistryResponse, RequestOutcome } from './types.js';
 import { UploadSessionLimiter } from './upload-limiter.js';
 
 /** Minimal structured logger (pino's shape), so core does not depend on a logging library. */
@@ -187,6 +187,11 @@ function errorResponse(err: unknown, request: RegistryRequest, logger: Logger | 
   }
   // The request body may be unread (an early error): drain it so the connection can be reused.
   request.body?.resume();
+  return registryErrorResponse(error, request.method);
+}
+
+/** The spec's answer for `error`: its status, its headers and the JSON error body (none for HEAD). */
+export function registryErrorResponse(error: RegistryError, method: string): RegistryResponse {
   const body = Buffer.from(JSON.stringify(error.toBody()));
   const headers: Record<string, string> = {
     ...API_VERSION_HEADER,
@@ -194,7 +199,7 @@ function errorResponse(err: unknown, request: RegistryRequest, logger: Logger | 
     'Content-Type': 'application/json',
     'Content-Length': String(body.length),
   };
-  return request.method === 'HEAD' ? { status: error.status, headers } : { status: error.status, headers, body };
+  return method === 'HEAD' ? { status: error.status, headers } : { status: error.status, headers, body };
 }
 
 /** A message the client can act on when storage refused the write; undefined: the code's default. */
