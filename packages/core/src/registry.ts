@@ -312,7 +312,7 @@ export class Registry {
           detail: { expected: expected.value, actual },
         });
       }
-      await this.storage.commitUpload(repository, uploadId, expected.value);
+      await this.storage.commitUpload(repository, uploadId, expected.value, status.size);
       this.sessionHashes.delete(sessionKey(repository, uploadId));
       this.clearCorrupt(repository, expected.value);
       return { digest: expected.value, size: status.size };

@@ -82,8 +82,9 @@ export interface RegistryStorage {
   /**
    * Appends the stream to the session's data. `offset` must equal the session's current size,
    * else the backend throws {@link UploadOffsetError} and writes nothing. On a failure mid-stream
-   * the session keeps whatever prefix was durably written (its size says how much).
-   * Resolves to the session's new size.
+   * the session keeps whatever prefix was durably written (its size says how much). Appends to one
+   * session from processes sharing the storage never interleave: of two at the same offset, one
+   * throws {@link UploadOffsetError}. Resolves to the session's new size.
    */
   appendUpload(repository: string, uploadId: string, offset: number, data: Readable, signal?: AbortSignal): Promise<number>;
 
@@ -91,10 +92,13 @@ export interface RegistryStorage {
   readUpload(repository: string, uploadId: string, signal?: AbortSignal): Promise<Readable>;
 
   /**
-   * Turns the session's data into the blob `digest` (core has verified the digest) and ends the
-   * session. Must be atomic: the blob is either fully visible or not at all.
+   * Turns the session's data into the blob `digest` and ends the session. Core has verified the
+   * digest over the session's first `size` bytes: if the session holds any other amount now (an
+   * append from another process sharing the storage came in between), the backend throws
+   * `BLOB_UPLOAD_INVALID` and commits nothing. Must be atomic: the blob is either fully visible
+   * or not at all.
    */
-  commitUpload(repository: string, uploadId: string, digest: string): Promise<void>;
+  commitUpload(repository: string, uploadId: string, digest: string, size: number): Promise<void>;
 
   /** Ends a session and discards its data; false if there was no such session. */
   deleteUpload(repository: string, uploadId: string): Promise<boolean>;

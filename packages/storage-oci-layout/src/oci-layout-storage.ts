@@ -26,7 +26,7 @@ import { DirectoryWatch } from './directory-watch.js';
 import { FileAppendStream } from './file-append-stream.js';
 import { FileReadStream } from './file-read-stream.js';
 import { LayoutPaths } from './paths.js';
-import { RepositoryLocks } from './repository-lock.js';
+import { RepositoryLocks, SESSION_LOCK_PREFIX, unlessLocked } from './repository-lock.js';
 import { DedupeStore, listDir, touch } from './dedupe-store.js';
 import { FILE_MODE, createFileOnce, ensureDir, errorCode, isNotFound, syncDir, syncFile, writeFileAtomic, writeFileDurable } from './fs-util.js';
 
@@ -71,6 +71,13 @@ const GC_MARKER_WINDOW_MS = 10 * 60 * 1000;
 
 /** Prefixes of the temporary files atomic writes and mounts create in `.uploads/`. */
 const TEMP_PREFIXES = ['.tmp-', '.mount-'];
+
+/** A session's lock left by a killed process is taken over after this long (its owner refreshes it). */
+const SESSION_LOCK_STALE_MS = 10_000;
+
+function uploadUnknown(): RegistryError {
+  return new RegistryError('BLOB_UPLOAD_UNKNOWN', 'blob upload unknown to registry');
+}
 
 const OCI_LAYOUT = JSON.stringify({ imageLayoutVersion: '1.0.0' });
 const STREAM_BUFFER = 1 << 20;
@@ -407,9 +414,40 @@ export class OciLayoutStorage implements RegistryStorage {
   }
 
   async appendUpload(repository: string, uploadId: string, offset: number, data: Readable, signal?: AbortSignal): Promise<number> {
-    const file = this.paths.upload(repository, uploadId);
     const current = await this.statUpload(repository, uploadId);
-    if (!current) throw new RegistryError('BLOB_UPLOAD_UNKNOWN', 'blob upload unknown to registry');
+    if (!current) throw uploadUnknown();
+    if (current.size !== offset) throw new UploadOffsetError(current.size, offset);
+    return this.whileWriting(
+      repository,
+      uploadId,
+      () => this.appendLocked(repository, uploadId, offset, data, signal),
+      // Another request is appending: by the time it is done, `offset` is stale.
+      async () => {
+        throw new UploadOffsetError((await this.statUpload(repository, uploadId))?.size ?? current.size, offset);
+      },
+    );
+  }
+
+  /**
+   * Holds the session's lock folder for `work`, so appends and the commit of one session never
+   * overlap, even across processes (a worker renaming a session into a blob while another still
+   * writes to it would change the blob after its digest was verified).
+   */
+  private async whileWriting<T>(repository: string, uploadId: string, work: () => Promise<T>, busy: () => Promise<T>): Promise<T> {
+    if (!isValidUploadId(uploadId)) throw uploadUnknown(); // it names a path
+    try {
+      return await unlessLocked(this.paths.uploadLock(repository, uploadId), SESSION_LOCK_STALE_MS, work, busy);
+    } catch (err) {
+      if (isNotFound(err)) throw uploadUnknown(); // the repository went away meanwhile
+      throw err;
+    }
+  }
+
+  private async appendLocked(repository: string, uploadId: string, offset: number, data: Readable, signal?: AbortSignal): Promise<number> {
+    const file = this.paths.upload(repository, uploadId);
+    // Checked again under the lock: an append that ended between the first check and the lock.
+    const current = await this.statUpload(repository, uploadId);
+    if (!current) throw uploadUnknown();
     if (current.size !== offset) throw new UploadOffsetError(current.size, offset);
     const out = new FileAppendStream(file, { flushEvery: this.durable ? FLUSH_EVERY : 0 });
     try {
@@ -426,18 +464,31 @@ export class OciLayoutStorage implements RegistryStorage {
 
   async readUpload(repository: string, uploadId: string, signal?: AbortSignal): Promise<Readable> {
     const handle = await open(this.paths.upload(repository, uploadId), 'r').catch((err: unknown) => {
-      if (isNotFound(err)) throw new RegistryError('BLOB_UPLOAD_UNKNOWN', 'blob upload unknown to registry');
+      if (isNotFound(err)) throw uploadUnknown();
       throw err;
     });
     return handle.createReadStream({ highWaterMark: STREAM_BUFFER, ...(signal ? { signal } : {}) });
   }
 
-  async commitUpload(repository: string, uploadId: string, digest: string): Promise<void> {
-    try {
-      await this.placeUpload(repository, uploadId, digest);
-    } finally {
-      this.forgetBlobSize(repository, digest);
-    }
+  async commitUpload(repository: string, uploadId: string, digest: string, size: number): Promise<void> {
+    const changing = (): RegistryError => new RegistryError('BLOB_UPLOAD_INVALID', 'upload data changed after it was verified');
+    await this.whileWriting(
+      repository,
+      uploadId,
+      async () => {
+        const current = await this.statUpload(repository, uploadId);
+        if (!current) throw uploadUnknown();
+        if (current.size !== size) throw changing();
+        try {
+          await this.placeUpload(repository, uploadId, digest);
+        } finally {
+          this.forgetBlobSize(repository, digest);
+        }
+      },
+      async () => {
+        throw changing(); // an append is in progress
+      },
+    );
   }
 
   private async placeUpload(repository: string, uploadId: string, digest: string): Promise<void> {
@@ -456,7 +507,7 @@ export class OciLayoutStorage implements RegistryStorage {
         await touch(target);
       }
     } catch (err) {
-      if (isNotFound(err)) throw new RegistryError('BLOB_UPLOAD_UNKNOWN', 'blob upload unknown to registry');
+      if (isNotFound(err)) throw uploadUnknown();
       throw err;
     }
     if (this.durable) await syncDir(blobDir);
@@ -500,7 +551,7 @@ export class OciLayoutStorage implements RegistryStorage {
   }
 
   /**
-   * Removes temporary files that writes cut short by a crash left in `.uploads/` (never a
+   * Removes temporary files and session lock folders that a crash left in `.uploads/` (never a
    * session: those expire through garbage collection), and deduplication store entries no
    * repository links to any more, when older than `olderThan`.
    */
@@ -509,11 +560,14 @@ export class OciLayoutStorage implements RegistryStorage {
     for (const repository of await this.listRepositories()) {
       const uploads = this.paths.uploads(repository);
       for (const name of await listDir(uploads)) {
-        if (!TEMP_PREFIXES.some((prefix) => name.startsWith(prefix))) continue;
+        const temporary = TEMP_PREFIXES.some((prefix) => name.startsWith(prefix));
+        if (!temporary && !name.startsWith(SESSION_LOCK_PREFIX)) continue;
         const file = join(uploads, name);
         const info = await stat(file).catch((err: unknown) => (isNotFound(err) ? undefined : Promise.reject(err)));
-        if (info?.isFile() && info.mtime.getTime() < olderThan.getTime()) {
-          await rm(file, { force: true });
+        if (!info || info.mtime.getTime() >= olderThan.getTime()) continue;
+        // A session's lock folder is refreshed while held: an old one was left by a killed process.
+        if (temporary ? info.isFile() : info.isDirectory()) {
+          await rm(file, { force: true, recursive: !temporary });
           removed += 1;
         }
       }

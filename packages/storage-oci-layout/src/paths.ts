@@ -1,5 +1,6 @@
 import { join, resolve, sep } from 'node:path';
 import { RegistryError } from '@zotjs/core';
+import { SESSION_LOCK_PREFIX } from './repository-lock.js';
 
 // Names a repository folder cannot take inside another repository: they are the layout's own
 // entries (`a/blobs` would land in repository `a`'s blob folder).
@@ -72,5 +73,10 @@ export class LayoutPaths {
 
   upload(repository: string, uploadId: string): string {
     return join(this.uploads(repository), uploadId);
+  }
+
+  /** The lock folder held while a request writes or commits the session. */
+  uploadLock(repository: string, uploadId: string): string {
+    return join(this.uploads(repository), `${SESSION_LOCK_PREFIX}${uploadId}`);
   }
 }

@@ -22,7 +22,7 @@ async function upload(storage: OciLayoutStorage, repository: string, data: Buffe
   const id = randomUUID();
   await storage.createUpload(repository, id);
   await storage.appendUpload(repository, id, 0, Readable.from([data]));
-  await storage.commitUpload(repository, id, sha256(data));
+  await storage.commitUpload(repository, id, sha256(data), data.length);
   return sha256(data);
 }
 

@@ -121,7 +121,7 @@ describe('OCI layout: blobVersion', () => {
     const id = randomUUID();
     await storage.createUpload(repository, id);
     await storage.appendUpload(repository, id, 0, Readable.from([data]));
-    await storage.commitUpload(repository, id, sha256(data));
+    await storage.commitUpload(repository, id, sha256(data), data.length);
     return sha256(data);
   }
 

@@ -236,9 +236,9 @@ export class S3Storage implements RegistryStorage {
     return algorithm === 'sha256' ? this.uploads.digest(repository, uploadId) : undefined;
   }
 
-  async commitUpload(repository: string, uploadId: string, digest: string): Promise<void> {
+  async commitUpload(repository: string, uploadId: string, digest: string, size: number): Promise<void> {
     await this.indexes.ensure(repository);
-    await this.uploads.commit(repository, uploadId, this.keys.blob(repository, digest), () => this.guard.settled(repository, digest));
+    await this.uploads.commit(repository, uploadId, size, this.keys.blob(repository, digest), () => this.guard.settled(repository, digest));
   }
 
   deleteUpload(repository: string, uploadId: string): Promise<boolean> {

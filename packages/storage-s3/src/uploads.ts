@@ -186,12 +186,15 @@ export class UploadSessions {
   }
 
   /**
-   * Copies the session's bytes to `target` (a blob key) and ends the session. `settled` says whether the
-   * copy is still there once any garbage collection racing it is done (else it is copied again).
+   * Copies the session's bytes to `target` (a blob key) and ends the session, if it still holds the
+   * `size` bytes that were verified. `settled` says whether the copy is still there once any garbage
+   * collection racing it is done (else it is copied again).
    */
-  async commit(repository: string, uploadId: string, target: string, settled: () => Promise<boolean>): Promise<void> {
+  async commit(repository: string, uploadId: string, size: number, target: string, settled: () => Promise<boolean>): Promise<void> {
     let session = await this.load(repository, uploadId);
     if (!session) throw uploadUnknown();
+    // The copy below reads the data this state names, which later appends never change.
+    if (session.state.size !== size) throw new RegistryError('BLOB_UPLOAD_INVALID', 'upload data changed after it was verified');
     if (session.state.multipartId || (session.state.data && session.tail.length > 0)) {
       session = await this.seal(repository, uploadId, session);
     }

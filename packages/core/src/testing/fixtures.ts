@@ -41,6 +41,23 @@ export function failingStream(data: Buffer): Readable {
   );
 }
 
+/** A stream that sends nothing until `open()`, then `data`: a client still sending its chunk. */
+export function gatedStream(data: Buffer): { stream: Readable; open: () => void } {
+  let open!: () => void;
+  const opened = new Promise<void>((resolve) => (open = resolve));
+  const stream = Readable.from(
+    (async function* () {
+      await opened;
+      yield* streamOf(data);
+    })(),
+  );
+  return { stream, open };
+}
+
+export function pause(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}
+
 /** Reads a stream to the end. */
 export async function collect(stream: Readable): Promise<Buffer> {
   const chunks: Buffer[] = [];

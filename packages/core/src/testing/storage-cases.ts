@@ -9,6 +9,8 @@ import {
   entry,
   eventually,
   failingStream,
+  gatedStream,
+  pause,
   sorted,
   streamOf,
   tagsOf,
@@ -275,7 +277,7 @@ export function registerStorageCases(t: TestFunctions, factory: StorageFactory, 
       const id = uploadId();
       await storage.createUpload('repo', id);
       await storage.appendUpload('repo', id, 0, streamOf(large, 8192));
-      await storage.commitUpload('repo', id, digestOfBytes(large));
+      await storage.commitUpload('repo', id, digestOfBytes(large), large.length);
       await storage.putBlob('other', digestOfBytes(bytes(3)), bytes(3));
       const listed = await storage.listBlobs('repo');
       assert.deepEqual(
@@ -306,7 +308,7 @@ export function registerStorageCases(t: TestFunctions, factory: StorageFactory, 
       await storage.appendUpload('repo', open2, 0, streamOf(bytes(123), 50));
       const data = bytes(5);
       await storage.appendUpload('repo', committed, 0, streamOf(data, 5));
-      await storage.commitUpload('repo', committed, digestOfBytes(data));
+      await storage.commitUpload('repo', committed, digestOfBytes(data), data.length);
       await storage.deleteUpload('repo', deleted);
       const listed = await storage.listUploads('repo');
       assert.deepEqual(sorted(listed.map((u) => `${u.uploadId}=${u.size}`)), sorted([`${open1}=0`, `${open2}=123`]));
@@ -354,7 +356,7 @@ export function registerStorageCases(t: TestFunctions, factory: StorageFactory, 
       const id = uploadId();
       await storage.createUpload('a', id);
       await storage.appendUpload('a', id, 0, streamOf(data));
-      await storage.commitUpload('a', id, digest);
+      await storage.commitUpload('a', id, digest, data.length);
       assert.equal(await storage.deleteBlob('a', digest, { unmodifiedSince: recent }), false, 'commitUpload again');
       assert.equal(await storage.mountBlob('b', 'c', digest), true);
       assert.equal(await storage.deleteBlob('c', digest, { unmodifiedSince: recent }), false, 'freshly mounted');
@@ -466,11 +468,26 @@ export function registerStorageCases(t: TestFunctions, factory: StorageFactory, 
       await storage.appendUpload('repo', id, 1234, streamOf(data.subarray(1234), 8192));
       const digest = digestOfBytes(data);
       assert.equal(await storage.statBlob('repo', digest), undefined, 'nothing is visible before the commit');
-      await storage.commitUpload('repo', id, digest);
+      await storage.commitUpload('repo', id, digest, data.length);
       assert.equal(await storage.statBlob('repo', digest), data.length);
       assert.deepEqual(await collect((await storage.readBlob('repo', digest))!), data);
       assert.equal(await storage.statUpload('repo', id), undefined, 'the session ended');
       assert.equal(await storage.deleteUpload('repo', id), false);
+    });
+
+    test('commitUpload commits nothing when the session is not the size that was verified', async (storage) => {
+      const id = uploadId();
+      await storage.createUpload('repo', id);
+      const data = bytes(2000);
+      await storage.appendUpload('repo', id, 0, streamOf(data));
+      const verified = digestOfBytes(data.subarray(0, 1500));
+      await assert.rejects(storage.commitUpload('repo', id, verified, 1500), (err: unknown) => {
+        assert.ok(err instanceof RegistryError, String(err));
+        assert.equal(err.code, 'BLOB_UPLOAD_INVALID');
+        return true;
+      });
+      assert.equal(await storage.statBlob('repo', verified), undefined, 'no blob');
+      assert.equal((await storage.statUpload('repo', id))?.size, 2000, 'the session is kept');
     });
 
     test('commitUpload works for sha512 digests, empty data and content already held', async (storage) => {
@@ -485,7 +502,7 @@ export function registerStorageCases(t: TestFunctions, factory: StorageFactory, 
         const id = uploadId();
         await storage.createUpload('repo', id);
         await storage.appendUpload('repo', id, 0, streamOf(content));
-        await storage.commitUpload('repo', id, digest);
+        await storage.commitUpload('repo', id, digest, content.length);
         assert.equal(await storage.statBlob('repo', digest), content.length);
         assert.deepEqual(await collect((await storage.readBlob('repo', digest))!), content);
         assert.equal(await storage.statUpload('repo', id), undefined);
@@ -507,7 +524,7 @@ export function registerStorageCases(t: TestFunctions, factory: StorageFactory, 
       ]);
       assert.deepEqual(await collect(await storage.readUpload('repo', idA)), a);
       assert.deepEqual(await collect(await storage.readUpload('repo', idB)), b);
-      await storage.commitUpload('repo', idA, digestOfBytes(a));
+      await storage.commitUpload('repo', idA, digestOfBytes(a), a.length);
       assert.equal((await storage.statUpload('repo', idB))?.size, 5000, 'committing one session leaves the other');
     });
 
@@ -624,7 +641,7 @@ function registerSharedCases(t: TestFunctions, factory: StorageFactory, settings
       assert.equal(await b.appendUpload('repo', id, 20_000, streamOf(data.subarray(20_000))), 50_000);
       assert.equal((await a.statUpload('repo', id))?.size, 50_000);
       assert.deepEqual(await collect(await a.readUpload('repo', id)), data);
-      await b.commitUpload('repo', id, digestOfBytes(data));
+      await b.commitUpload('repo', id, digestOfBytes(data), data.length);
       assert.deepEqual(await collect((await a.readBlob('repo', digestOfBytes(data)))!), data);
       assert.equal(await a.statUpload('repo', id), undefined);
     });
@@ -642,8 +659,54 @@ function registerSharedCases(t: TestFunctions, factory: StorageFactory, settings
         const tracked = await reader.uploadDigest!('repo', id, 'sha256');
         if (tracked) assert.deepEqual(tracked, { digest: digestOfBytes(data.subarray(0, size)), size }, `after ${end} bytes, seen by the other`);
       }
-      await b.commitUpload('repo', id, digestOfBytes(data));
+      await b.commitUpload('repo', id, digestOfBytes(data), data.length);
       assert.equal(await a.uploadDigest('repo', id, 'sha256'), undefined, 'the session ended');
+    });
+
+    test('appends to one session from both instances at once never interleave', async (a, b) => {
+      const id = uploadId();
+      await a.createUpload('repo', id);
+      const [first, second] = [bytes(40_000), bytes(300)];
+      const slow = gatedStream(first);
+      const results = await Promise.allSettled([
+        a.appendUpload('repo', id, 0, slow.stream),
+        pause(50).then(() => b.appendUpload('repo', id, 0, streamOf(second))), // while the first is in progress
+        pause(150).then(() => slow.open()),
+      ]);
+      const [outA, outB] = results;
+      const won = [outA, outB].filter((r) => r.status === 'fulfilled');
+      assert.equal(won.length, 1, `exactly one append is taken: ${results.map((r) => r.status).join(', ')}`);
+      const lost = [outA, outB].find((r) => r.status === 'rejected') as PromiseRejectedResult;
+      assert.ok(lost.reason instanceof UploadOffsetError, `the other gets UploadOffsetError: ${String(lost.reason)}`);
+      const kept = outA.status === 'fulfilled' ? first : second;
+      assert.equal((await b.statUpload('repo', id))?.size, kept.length);
+      assert.deepEqual(await collect(await a.readUpload('repo', id)), kept);
+    });
+
+    test('a commit while the other instance appends never makes a blob of unverified bytes', async (a, b) => {
+      const id = uploadId();
+      await a.createUpload('repo', id);
+      const [verified, more] = [bytes(10_000), bytes(30_000)];
+      await a.appendUpload('repo', id, 0, streamOf(verified));
+      const digest = digestOfBytes(verified);
+      const slow = gatedStream(more);
+      const [append, commit] = await Promise.allSettled([
+        a.appendUpload('repo', id, verified.length, slow.stream),
+        pause(50).then(() => b.commitUpload('repo', id, digest, verified.length)),
+        pause(150).then(() => slow.open()),
+      ]);
+      if (commit.status === 'fulfilled') {
+        // The commit came first: the blob is what was verified, the late append finds no session.
+        assert.deepEqual(await collect((await a.readBlob('repo', digest))!), verified);
+        assert.equal(append.status, 'rejected', 'the append into a committed session fails');
+        assert.deepEqual(await collect((await b.readBlob('repo', digest))!), verified, 'and changed nothing');
+      } else {
+        assert.ok(commit.reason instanceof RegistryError, String(commit.reason));
+        assert.equal(commit.reason.code, 'BLOB_UPLOAD_INVALID');
+        assert.equal(await a.statBlob('repo', digest), undefined, 'no blob');
+        assert.equal(append.status, 'fulfilled', 'the append went on');
+        assert.deepEqual(await collect(await b.readUpload('repo', id)), Buffer.concat([verified, more]));
+      }
     });
 
     test('index updates from both instances never lose each other', async (a, b) => {

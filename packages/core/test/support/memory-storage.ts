@@ -105,6 +105,8 @@ export class MemoryStorage implements RegistryStorage {
       signal?.throwIfAborted();
       received.push(Buffer.isBuffer(chunk) ? chunk : Buffer.from(chunk as Uint8Array));
     }
+    // Looked up again: the session may have been committed or deleted while the data arrived.
+    if (this.upload(repository, uploadId) !== upload) throw new UploadOffsetError(0, offset); // a new session under this id
     if (offset !== upload.size) throw new UploadOffsetError(upload.size, offset);
     for (const chunk of received) {
       upload.chunks.push(chunk);
@@ -119,9 +121,10 @@ export class MemoryStorage implements RegistryStorage {
     return signal ? addAbortSignal(signal, stream) : stream;
   }
 
-  async commitUpload(repository: string, uploadId: string, digest: string): Promise<void> {
+  async commitUpload(repository: string, uploadId: string, digest: string, size: number): Promise<void> {
     const repo = this.repository(repository);
     const upload = this.upload(repository, uploadId);
+    if (upload.size !== size) throw new RegistryError('BLOB_UPLOAD_INVALID', 'upload data changed after it was verified');
     repo.blobs.set(digest, Buffer.concat(upload.chunks, upload.size));
     repo.blobTimes.set(digest, new Date());
     repo.uploads.delete(uploadId);
