@@ -145,8 +145,10 @@ export class MemoryStorage implements RegistryStorage {
       signal?.throwIfAborted();
       received.push(Buffer.isBuffer(chunk) ? chunk : Buffer.from(chunk as Uint8Array));
     }
-    // Another append may have landed while this one was reading its stream: check again, and
-    // add the chunk only if it still goes at the end (all or nothing).
+    // The session may have been committed or deleted, or another append may have landed, while
+    // this one was reading its stream: look again, and add the chunk only if it still goes at the
+    // end of the same session (all or nothing).
+    if (this.upload(repository, uploadId) !== upload) throw new UploadOffsetError(0, offset); // a new session under this id
     if (offset !== upload.size) throw new UploadOffsetError(upload.size, offset);
     for (const chunk of received) {
       upload.chunks.push(chunk);
@@ -161,9 +163,11 @@ export class MemoryStorage implements RegistryStorage {
     return signal ? addAbortSignal(signal, stream) : stream;
   }
 
-  async commitUpload(repository: string, uploadId: string, digest: string): Promise<void> {
+  async commitUpload(repository: string, uploadId: string, digest: string, size: number): Promise<void> {
     const repo = this.repository(repository);
     const upload = this.upload(repository, uploadId);
+    // `size` is what core hashed: a session that grew since then holds unverified bytes.
+    if (upload.size !== size) throw new RegistryError('BLOB_UPLOAD_INVALID', 'upload data changed after it was verified');
     // Core has already checked that the bytes hash to `digest`. One synchronous step makes the
     // blob visible and ends the session: nobody can see a half-made blob.
     repo.blobs.set(digest, Buffer.concat(upload.chunks, upload.size));
