@@ -2,6 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync, statSync } from 'node:fs';
 import { request, type IncomingMessage } from 'node:http';
+import { connect } from 'node:net';
 import { join } from 'node:path';
 import { startServer, type RunningServer } from './helpers/server.js';
 
@@ -33,13 +34,18 @@ async function openPatch(server: RunningServer) {
 const sizeOf = (file: string): number => (existsSync(file) ? statSync(file).size : 0);
 const logged = (server: RunningServer, msg: string): boolean => server.logRecords().some((r) => r.msg === msg);
 
-async function refused(url: string): Promise<boolean> {
-  try {
-    await fetch(`${url}/v2/`, { headers: { Connection: 'close' } });
-    return false;
-  } catch (err) {
-    return (err as { cause?: { code?: string } }).cause?.code === 'ECONNREFUSED';
-  }
+/** True when a fresh TCP connection is refused. (A fetch could reuse a pooled keep-alive socket
+ * the server has just closed, and fail with a reset instead: that says nothing about accepting.) */
+function refused(url: string): Promise<boolean> {
+  const { hostname, port } = new URL(url);
+  return new Promise((resolve) => {
+    const socket = connect(Number(port), hostname);
+    socket.once('connect', () => {
+      socket.destroy();
+      resolve(false);
+    });
+    socket.once('error', (err: NodeJS.ErrnoException) => resolve(err.code === 'ECONNREFUSED'));
+  });
 }
 
 test('SIGTERM: stops accepting, lets an in-flight upload finish, then exits 0', async (t) => {
