@@ -1,12 +1,13 @@
 import type { Security } from '@zotjs/auth';
 import type { Extensions } from '@zotjs/extensions';
+import { shareUploadSessions } from '@zotjs/extensions/cluster';
 import { createServer, ensureRootDirectory, type RegistryServer } from '@zotjs/koa';
 import type { Logger } from 'pino';
 import type { Settings } from './config/settings.js';
 import { buildExtensions } from './extensions.js';
 import { buildSecurity, reloadCertificatesOnSighup } from './security.js';
 import { openStorage, startMaintenance } from './maintenance.js';
-import { runsMaintenance } from './workers.js';
+import { isClusterWorker, runsMaintenance } from './workers.js';
 
 export interface ServeOptions {
   settings: Settings;
@@ -31,6 +32,8 @@ export async function buildServer(settings: Settings, logger: Logger, extensions
     storage,
     maxManifestBytes: limits.maxManifestBytes,
     maxUploadSessionsPerClient: limits.maxUploadSessionsPerClient,
+    // Workers count each client's sessions together: its requests reach any of them.
+    ...(isClusterWorker() ? { uploadSessionSharing: shareUploadSessions() } : {}),
     uploadExpiryMs: limits.uploadExpiryMs,
     verifyBlobReads: settings.maintenance.verifyBlobReads,
     timeouts: { headersMs: limits.headersMs, requestMs: limits.requestMs, idleMs: limits.idleMs },

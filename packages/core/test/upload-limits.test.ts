@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import { Readable } from 'node:stream';
 import { describe, it } from 'node:test';
-import { Registry, createRegistryHandler, type RegistryHandler } from '../src/index.js';
+import { Registry, createRegistryHandler, type RegistryHandler, type UploadSessionEvent, type UploadSessionSharing } from '../src/index.js';
 import { MemoryStorage } from './support/memory-storage.js';
 
 function handlerWith(maxUploadSessionsPerClient: number, uploadExpiryMs = 60_000): RegistryHandler {
@@ -63,5 +63,57 @@ describe('limit: upload sessions per client', () => {
   it('0 turns the limit off', async () => {
     const handler = handlerWith(0);
     for (let i = 0; i < 20; i++) assert.equal((await send(handler, 'POST', '/v2/repo/blobs/uploads/', '10.0.0.1')).status, 202);
+  });
+});
+
+/** What a multi-process server's relay does, in memory: each change reaches every other member. */
+function sharingBus(): () => UploadSessionSharing {
+  const members: Array<{ receive: (event: UploadSessionEvent) => void; current: () => UploadSessionEvent[] }> = [];
+  return () => {
+    let self: (typeof members)[number] | undefined;
+    return {
+      publish: (event) => {
+        for (const member of members) if (member !== self) member.receive(event);
+      },
+      connect: (receive, current) => {
+        self = { receive, current };
+        for (const member of members) for (const event of member.current()) receive(event);
+        members.push(self);
+      },
+    };
+  };
+}
+
+describe('limit: upload sessions per client, counted across processes', () => {
+  const storage = new MemoryStorage();
+  const join = sharingBus();
+  const process = (): RegistryHandler =>
+    createRegistryHandler({ registry: new Registry({ storage, uploadExpiryMs: 60_000 }), maxUploadSessionsPerClient: 2, uploadSessionSharing: join() });
+  const a = process();
+  const b = process();
+
+  it('a session opened through one process counts in the other; closing it anywhere frees the place everywhere', async () => {
+    const first = await send(a, 'POST', '/v2/repo/blobs/uploads/', '10.0.0.1');
+    const second = await send(a, 'POST', '/v2/repo/blobs/uploads/', '10.0.0.1');
+    assert.equal(first.status, 202);
+    assert.equal(second.status, 202);
+    assert.equal((await send(b, 'POST', '/v2/repo/blobs/uploads/', '10.0.0.1')).status, 429, 'the other process knows both');
+    assert.equal((await send(b, 'POST', '/v2/repo/blobs/uploads/', '10.0.0.2')).status, 202, 'per client, there too');
+
+    // Finished through b, which did not open it.
+    const data = Buffer.from('blob');
+    assert.equal((await send(b, 'PUT', `${first.headers.Location}?digest=${sha256(data)}`, '10.0.0.1', data)).status, 201);
+    const third = await send(a, 'POST', '/v2/repo/blobs/uploads/', '10.0.0.1');
+    assert.equal(third.status, 202, 'the opener heard that it was finished');
+    assert.equal((await send(a, 'POST', '/v2/repo/blobs/uploads/', '10.0.0.1')).status, 429);
+    assert.equal((await send(b, 'DELETE', second.headers.Location!, '10.0.0.1')).status, 204);
+    assert.equal((await send(a, 'POST', '/v2/repo/blobs/uploads/', '10.0.0.1')).status, 202, 'and that one was cancelled');
+  });
+
+  it('a process that joins later (a replaced worker) starts from the sessions the others know', async () => {
+    const late = process();
+    assert.equal((await send(late, 'POST', '/v2/repo/blobs/uploads/', '10.0.0.1')).status, 429);
+    assert.equal((await send(late, 'POST', '/v2/repo/blobs/uploads/', '10.0.0.2')).status, 202, '10.0.0.2 had one of two');
+    assert.equal((await send(a, 'POST', '/v2/repo/blobs/uploads/', '10.0.0.2')).status, 429, 'and now has two, everywhere');
   });
 });

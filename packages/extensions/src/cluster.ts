@@ -1,17 +1,23 @@
 import cluster, { type Worker } from 'node:cluster';
 import { AggregatorRegistry, type Registry as PromRegistry } from 'prom-client';
+import type { UploadSessionEvent, UploadSessionSharing } from '@zotjs/core';
 import type { StorageUsage } from './storage-usage.js';
 
 /**
  * What the processes of a multi-process server (`http.workers`) tell each other, through the
  * primary: a worker asks for the metrics of all workers (one scrape must not see one worker's
- * counters only), and a worker that changed a repository says so, so every worker's storage
- * gauges measure it again (each worker keeps its own {@link StorageUsage}).
+ * counters only); a worker that changed a repository says so, so every worker's storage
+ * gauges measure it again (each worker keeps its own {@link StorageUsage}); and workers share
+ * which upload sessions each client has open, so the per-client limit counts all of them.
  */
 
 const METRICS_REQUEST = 'zot:metrics-request';
 const METRICS_RESPONSE = 'zot:metrics-response';
 const REPOSITORY_CHANGED = 'zot:repository-changed';
+const UPLOAD_SESSIONS = 'zot:upload-sessions';
+const UPLOAD_SESSIONS_WANTED = 'zot:upload-sessions-wanted';
+/** Messages the primary passes on to every other worker as they are. */
+const BROADCAST: ReadonlySet<string> = new Set([REPOSITORY_CHANGED, UPLOAD_SESSIONS, UPLOAD_SESSIONS_WANTED]);
 const METRICS_TIMEOUT_MS = 5000;
 
 interface MetricsRequest {
@@ -28,14 +34,21 @@ interface RepositoryChanged {
   type: typeof REPOSITORY_CHANGED;
   repository: string;
 }
+interface UploadSessions {
+  type: typeof UPLOAD_SESSIONS;
+  events: UploadSessionEvent[];
+}
+interface UploadSessionsWanted {
+  type: typeof UPLOAD_SESSIONS_WANTED;
+}
 
 const isMessage = <T extends { type: string }>(message: unknown, type: T['type']): message is T =>
   typeof message === 'object' && message !== null && (message as { type?: unknown }).type === type;
 
 /**
  * In the primary: answers workers' metrics requests with every worker's metrics aggregated
- * (counters and histograms summed, gauges as each declares), and relays repository changes to
- * the other workers. Returns a function that stops listening.
+ * (counters and histograms summed, gauges as each declares), and relays repository changes and
+ * upload-session changes to the other workers. Returns a function that stops listening.
  */
 export function relayBetweenWorkers(): () => void {
   const aggregator = new AggregatorRegistry();
@@ -45,7 +58,7 @@ export function relayBetweenWorkers(): () => void {
         (body) => reply(worker, { type: METRICS_RESPONSE, id: message.id, body }),
         (err: unknown) => reply(worker, { type: METRICS_RESPONSE, id: message.id, error: err instanceof Error ? err.message : String(err) }),
       );
-    } else if (isMessage<RepositoryChanged>(message, REPOSITORY_CHANGED)) {
+    } else if (isBroadcast(message)) {
       for (const other of Object.values(cluster.workers ?? {})) {
         if (other && other !== worker && other.isConnected()) other.send(message);
       }
@@ -56,6 +69,9 @@ export function relayBetweenWorkers(): () => void {
     cluster.off('message', onMessage);
   };
 }
+
+const isBroadcast = (message: unknown): message is { type: string } =>
+  typeof message === 'object' && message !== null && BROADCAST.has(String((message as { type?: unknown }).type));
 
 function reply(worker: Worker, message: MetricsResponse): void {
   if (worker.isConnected()) worker.send(message);
@@ -105,6 +121,29 @@ export function shareRepositoryChanges(usage: StorageUsage): { announce: (reposi
     },
     stop: () => {
       process.off('message', onMessage);
+    },
+  };
+}
+
+/**
+ * In a worker: the upload-session count shared with the other workers. A worker that starts
+ * later (a replacement) asks the others for the sessions they know.
+ */
+export function shareUploadSessions(): UploadSessionSharing {
+  return {
+    publish: (event) => {
+      process.send?.({ type: UPLOAD_SESSIONS, events: [event] } satisfies UploadSessions);
+    },
+    connect: (receive, current) => {
+      process.on('message', (message: unknown) => {
+        if (isMessage<UploadSessions>(message, UPLOAD_SESSIONS)) {
+          for (const event of message.events) receive(event);
+        } else if (isMessage<UploadSessionsWanted>(message, UPLOAD_SESSIONS_WANTED)) {
+          const events = current();
+          if (events.length > 0) process.send?.({ type: UPLOAD_SESSIONS, events } satisfies UploadSessions);
+        }
+      });
+      process.send?.({ type: UPLOAD_SESSIONS_WANTED } satisfies UploadSessionsWanted);
     },
   };
 }

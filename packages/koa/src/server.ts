@@ -13,6 +13,7 @@ import {
   type RegistryStorage,
   type RequestRecord,
   type RouteDefinition,
+  type UploadSessionSharing,
 } from '@zotjs/core';
 import { OciLayoutStorage } from '@zotjs/storage-oci-layout';
 import { DEFAULT_RECLAIM_EVERY_BYTES } from './body-buffer-reclaimer.js';
@@ -47,6 +48,8 @@ export interface ServerConfig {
   maxManifestBytes?: number;
   /** Upload sessions one client may keep open (default 1000; 0: no limit). */
   maxUploadSessionsPerClient?: number;
+  /** Counts those sessions together with the other processes of a multi-process server. */
+  uploadSessionSharing?: UploadSessionSharing;
   /** Upload sessions idle for longer are abandoned (ms; default 1 hour). */
   uploadExpiryMs?: number;
   /** Re-hash whole-blob reads and cut the stream of a corrupt blob (default true). */
@@ -117,6 +120,7 @@ export function createServer(config: ServerConfig): RegistryServer {
   const handler = createRegistryHandler({
     registry,
     ...(config.maxUploadSessionsPerClient !== undefined ? { maxUploadSessionsPerClient: config.maxUploadSessionsPerClient } : {}),
+    ...(config.uploadSessionSharing ? { uploadSessionSharing: config.uploadSessionSharing } : {}),
     ...(config.authenticator ? { authenticator: config.authenticator } : {}),
     ...(config.authorizer ? { authorizer: config.authorizer } : {}),
     ...(config.extraRoutes ? { extraRoutes: config.extraRoutes } : {}),

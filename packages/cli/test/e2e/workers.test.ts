@@ -1,8 +1,9 @@
 /**
  * `http.workers`: several serving processes on one port under a supervising primary. Real
  * processes, real sockets: connections reach both workers, an upload continues in whichever
- * worker gets the next request, metrics count every worker, maintenance runs once, a dead worker
- * is replaced, and SIGTERM stops them all.
+ * worker gets the next request, metrics count every worker, the per-client session limit counts
+ * the sessions of every worker, maintenance runs once, a dead worker is replaced (and learns the
+ * open sessions), and SIGTERM stops them all.
  */
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
@@ -51,11 +52,50 @@ function metricValue(text: string, line: RegExp): number {
   return found ? Number(found.slice(found.lastIndexOf(' ') + 1)) : 0;
 }
 
+const SESSION_LIMIT = 4;
+const UPLOADS_ROUTE = '/v2/{name}/blobs/uploads/';
+
+/** Opens sessions one connection each (so both workers get some); resolves to their locations. */
+async function openSessions(server: RunningServer, count: number): Promise<string[]> {
+  const locations: string[] = [];
+  for (let i = 0; i < count; i++) {
+    const res = await send(`${server.url}/v2/workers/limit/blobs/uploads/`, 'POST');
+    assert.equal(res.status, 202, res.body.toString());
+    locations.push(new URL(String(res.headers.location), server.url).href);
+  }
+  return locations;
+}
+
+/**
+ * Every attempt to open one more session is refused, and the refusals came from every worker in
+ * `pids` (rounds of concurrent attempts on connections of their own, until the kernel has sent
+ * some to each). Workers hear of each other's sessions within moments: give them those first.
+ */
+async function refusedEverywhere(server: RunningServer, pids: Set<number>): Promise<void> {
+  await new Promise((r) => setTimeout(r, 300));
+  const refusedBy = (): Set<number> =>
+    new Set(requestLines(server, UPLOADS_ROUTE).filter((r) => r.status === 429).map((r) => Number(r.pid)));
+  const before = refusedBy().size;
+  for (let round = 0; round < 10; round++) {
+    const answers = await Promise.all(Array.from({ length: 8 }, () => send(`${server.url}/v2/workers/limit/blobs/uploads/`, 'POST')));
+    for (const answer of answers) assert.equal(answer.status, 429, `one session too many was admitted: ${answer.body.toString()}`);
+    await new Promise((r) => setTimeout(r, 50)); // the log lines follow the responses
+    if ([...pids].every((pid) => refusedBy().has(pid))) return;
+  }
+  assert.fail(`refusals seen from ${[...refusedBy()].join(', ')} (before: ${before}), not from every worker of ${[...pids].join(', ')}`);
+}
+
+async function cancelAll(locations: string[]): Promise<void> {
+  for (const location of locations) assert.equal((await send(location, 'DELETE')).status, 204);
+}
+
 describe('two serving processes (http.workers: 2)', () => {
   let server: RunningServer;
 
   before(async () => {
-    server = await startServer({ config: { http: { workers: 2 }, extensions: { metrics: { enable: true } } } });
+    server = await startServer({
+      config: { http: { workers: 2, limits: { maxUploadSessionsPerClient: SESSION_LIMIT } }, extensions: { metrics: { enable: true } } },
+    });
     await waitFor('both workers listening', () => workerPids(server, /^zot-ts listening on /).size === 2);
   });
 
@@ -144,12 +184,29 @@ describe('two serving processes (http.workers: 2)', () => {
     }
   });
 
+  it('the per-client limit on open upload sessions counts the sessions of both workers', async () => {
+    const workers = workerPids(server, /^zot-ts listening on /);
+    const sessions = await openSessions(server, SESSION_LIMIT);
+    await refusedEverywhere(server, workers);
+    // A session cancelled through either worker frees its place in both.
+    await cancelAll(sessions.splice(0, 1));
+    await new Promise((r) => setTimeout(r, 300));
+    sessions.push(...(await openSessions(server, 1)));
+    await refusedEverywhere(server, workers);
+    await cancelAll(sessions);
+  });
+
   it('a worker that dies is replaced, and the registry keeps answering', async () => {
     const before = workerPids(server, /^zot-ts listening on /);
+    const sessions = await openSessions(server, SESSION_LIMIT);
     const victim = [...before][0]!;
     process.kill(victim, 'SIGKILL');
     await waitFor('a replacement worker', () => workerPids(server, /^zot-ts listening on /).size === 3);
     assert.ok(server.logRecords().some((r) => r.msg === 'a worker process died: starting a new one' && r.worker === victim));
+    // The replacement asked the other worker for the open sessions: it refuses one more too.
+    const now = new Set([...workerPids(server, /^zot-ts listening on /)].filter((pid) => pid !== victim));
+    await refusedEverywhere(server, now);
+    await cancelAll(sessions);
     for (let i = 0; i < 10; i++) assert.equal((await send(`${server.url}/v2/`, 'GET')).status, 200);
     const image = makeImage({ layers: 1, layerSize: 1024 });
     await pushContent(server.url, 'workers/after-restart', 'v1', image);

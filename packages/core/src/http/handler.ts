@@ -3,7 +3,7 @@ import { RegistryError } from '../errors.js';
 import type { Registry } from '../registry.js';
 import { registryRoutes, templatePattern, type RouteContext, type RouteDefinition } from './routes.js';
 import type { HandledResponse, RegistryRequest, RegistryResponse, RequestOutcome } from './types.js';
-import { UploadSessionLimiter } from './upload-limiter.js';
+import { UploadSessionLimiter, type UploadSessionSharing } from './upload-limiter.js';
 
 /** Minimal structured logger (pino's shape), so core does not depend on a logging library. */
 export interface Logger {
@@ -27,10 +27,12 @@ export interface HandlerOptions {
   /** Extra routes (health, metrics, docs) dispatched before the registry API. */
   extraRoutes?: readonly RouteDefinition[];
   /**
-   * Upload sessions one client (user, else address) may keep open in this process (default
-   * 1000); one more is answered 429 TOOMANYREQUESTS. 0 disables the limit.
+   * Upload sessions one client (user, else address) may keep open (default 1000); one more is
+   * answered 429 TOOMANYREQUESTS. 0 disables the limit.
    */
   maxUploadSessionsPerClient?: number;
+  /** Counts those sessions together with other processes serving the same storage; without it, per process. */
+  uploadSessionSharing?: UploadSessionSharing;
 }
 
 export type RegistryHandler = (request: RegistryRequest) => Promise<HandledResponse>;
@@ -52,7 +54,8 @@ export function createRegistryHandler(options: HandlerOptions): RegistryHandler 
   const { registry, authenticator, authorizer, logger } = options;
   const maxPageSize = options.maxPageSize ?? 10000;
   const maxSessions = options.maxUploadSessionsPerClient ?? 1000;
-  const sessions = maxSessions > 0 ? new UploadSessionLimiter(maxSessions, registry.uploadExpiryMs || 24 * 60 * 60 * 1000) : undefined;
+  const expiryMs = registry.uploadExpiryMs || 24 * 60 * 60 * 1000;
+  const sessions = maxSessions > 0 ? new UploadSessionLimiter(maxSessions, expiryMs, Date.now, options.uploadSessionSharing) : undefined;
   const routes: CompiledRoute[] = [...(options.extraRoutes ?? []), ...registryRoutes].map((route) => ({
     route,
     pattern: templatePattern(route.template),
