@@ -312,9 +312,11 @@ export class Registry {
           detail: { expected: expected.value, actual },
         });
       }
-      await this.storage.commitUpload(repository, uploadId, expected.value, status.size);
+      const version = await this.storage.commitUpload(repository, uploadId, expected.value, status.size);
       this.sessionHashes.delete(sessionKey(repository, uploadId));
       this.clearCorrupt(repository, expected.value);
+      // The stored blob is the bytes just hashed: its first read need not hash them again.
+      if (typeof version === 'string') this.verified.set(blobKey(repository, expected.value), version);
       return { digest: expected.value, size: status.size };
     });
   }

@@ -97,8 +97,12 @@ export interface RegistryStorage {
    * append from another process sharing the storage came in between), the backend throws
    * `BLOB_UPLOAD_INVALID` and commits nothing. Must be atomic: the blob is either fully visible
    * or not at all.
+   *
+   * May resolve to the new blob's {@link blobVersion} token, but only when the stored blob is now
+   * exactly the session's bytes (not an existing copy kept or linked instead): core then counts
+   * the blob as verified and serves its first read unhashed. Resolving to nothing is always correct.
    */
-  commitUpload(repository: string, uploadId: string, digest: string, size: number): Promise<void>;
+  commitUpload(repository: string, uploadId: string, digest: string, size: number): Promise<string | void>;
 
   /** Ends a session and discards its data; false if there was no such session. */
   deleteUpload(repository: string, uploadId: string): Promise<boolean>;

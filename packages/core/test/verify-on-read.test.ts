@@ -136,6 +136,26 @@ describe('verify on read: a corrupt blob is never served as if it were whole', (
     }
   });
 
+  it('a blob whose commit reported its version counts as verified: the upload hashed those very bytes', async () => {
+    class CommitVersionStorage extends AgingStorage {
+      async blobVersion(repository: string, digest: string): Promise<string | undefined> {
+        return (await this.statBlob(repository, digest)) === undefined ? undefined : 'v1';
+      }
+      override async commitUpload(repository: string, uploadId: string, digest: string, size: number): Promise<string> {
+        await super.commitUpload(repository, uploadId, digest, size);
+        return 'v1';
+      }
+    }
+    const storage = new CommitVersionStorage();
+    const client = new Client(createRegistryHandler({ registry: new Registry({ storage }) }));
+    const data = randomBytes(3 * 1024 * 1024 + 5);
+    const digest = await client.pushBlob('repo', data);
+    storage.corrupt('repo', digest); // behind the storage's back: same version
+    const first = await client.get(`/v2/repo/blobs/${digest}`);
+    assert.equal(first.status, 200);
+    assert.notDeepEqual(first.body, data, 'the first read was served without hashing');
+  });
+
   it('hashing off the event loop gives the same digests, for many streams at once, with flow control', async () => {
     const inputs = Array.from({ length: 12 }, (_, i) => randomBytes(i * 700_000 + 1));
     const digests = await Promise.all(

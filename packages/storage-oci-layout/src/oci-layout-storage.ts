@@ -255,9 +255,7 @@ export class OciLayoutStorage implements RegistryStorage {
 
   async blobVersion(repository: string, digest: string): Promise<string | undefined> {
     const info = statNow(this.paths.blob(repository, digest), true);
-    // Any write through the filesystem (even one restoring the mtime) moves ctime; a hard-linked
-    // copy in another repository shares the inode, so it shares the version too.
-    return info?.isFile() ? `${info.dev}:${info.ino}:${info.size}:${info.mtimeNs}:${info.ctimeNs}` : undefined;
+    return info?.isFile() ? versionToken(info) : undefined;
   }
 
   async putBlob(repository: string, digest: string, data: Uint8Array): Promise<void> {
@@ -470,9 +468,9 @@ export class OciLayoutStorage implements RegistryStorage {
     return handle.createReadStream({ highWaterMark: STREAM_BUFFER, ...(signal ? { signal } : {}) });
   }
 
-  async commitUpload(repository: string, uploadId: string, digest: string, size: number): Promise<void> {
+  async commitUpload(repository: string, uploadId: string, digest: string, size: number): Promise<string | undefined> {
     const changing = (): RegistryError => new RegistryError('BLOB_UPLOAD_INVALID', 'upload data changed after it was verified');
-    await this.whileWriting(
+    return this.whileWriting(
       repository,
       uploadId,
       async () => {
@@ -480,7 +478,7 @@ export class OciLayoutStorage implements RegistryStorage {
         if (!current) throw uploadUnknown();
         if (current.size !== size) throw changing();
         try {
-          await this.placeUpload(repository, uploadId, digest);
+          return await this.placeUpload(repository, uploadId, digest);
         } finally {
           this.forgetBlobSize(repository, digest);
         }
@@ -491,16 +489,22 @@ export class OciLayoutStorage implements RegistryStorage {
     );
   }
 
-  private async placeUpload(repository: string, uploadId: string, digest: string): Promise<void> {
+  /**
+   * Moves the session's file into place as the blob. Resolves to the blob's version token when
+   * the blob is now that very file (the bytes core just hashed), undefined when an existing copy
+   * was linked instead or the blob changed again before it could be checked.
+   */
+  private async placeUpload(repository: string, uploadId: string, digest: string): Promise<string | undefined> {
     const file = this.paths.upload(repository, uploadId);
     const target = this.paths.blob(repository, digest);
     const blobDir = this.paths.blobDir(repository, digest.slice(0, digest.indexOf(':')));
     await ensureDir(blobDir);
+    let uploaded: BigIntStats;
     try {
       if (this.durable) await syncFile(file);
+      uploaded = await stat(file, { bigint: true });
       if (this.dedupe) {
-        const { size } = await stat(file);
-        await this.store.place(digest, file, size, target, this.paths.uploads(repository));
+        await this.store.place(digest, file, Number(uploaded.size), target, this.paths.uploads(repository));
         await unlink(file).catch((err: unknown) => (isNotFound(err) ? undefined : Promise.reject(err)));
       } else {
         await rename(file, target);
@@ -511,6 +515,8 @@ export class OciLayoutStorage implements RegistryStorage {
       throw err;
     }
     if (this.durable) await syncDir(blobDir);
+    const placed = statNow(target, true);
+    return placed?.isFile() && placed.dev === uploaded.dev && placed.ino === uploaded.ino ? versionToken(placed) : undefined;
   }
 
   async deleteUpload(repository: string, uploadId: string): Promise<boolean> {
@@ -628,6 +634,15 @@ function parseIndex(text: string, repository: string): RepositoryIndex {
  * thread-pool round trip of fs.promises.stat cost a quarter of the CPU of a manifest GET.
  */
 const openFile = promisify(openCallback);
+
+/**
+ * What {@link OciLayoutStorage.blobVersion} answers for a file. Any write through the filesystem
+ * (even one restoring the mtime) moves ctime; a hard-linked copy in another repository shares the
+ * inode, so it shares the version too.
+ */
+function versionToken(info: BigIntStats): string {
+  return `${info.dev}:${info.ino}:${info.size}:${info.mtimeNs}:${info.ctimeNs}`;
+}
 
 function statNow(path: string): Stats | undefined;
 function statNow(path: string, bigint: true): BigIntStats | undefined;

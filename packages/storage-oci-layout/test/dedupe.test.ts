@@ -125,3 +125,32 @@ describe('OCI layout: deduplication with hard links', () => {
     assert.ok(await stat(storage.paths.storeBlob(digest)));
   });
 });
+
+describe('OCI layout: the version commitUpload reports', () => {
+  async function commit(storage: OciLayoutStorage, repository: string, data: Buffer): Promise<string | void> {
+    const id = randomUUID();
+    await storage.createUpload(repository, id);
+    await storage.appendUpload(repository, id, 0, Readable.from([data]));
+    return storage.commitUpload(repository, id, sha256(data), data.length);
+  }
+
+  it('is the new blob version when the session file became the blob', async () => {
+    for (const dedupe of [false, true]) {
+      const storage = await freshStorage(dedupe);
+      const data = randomBytes(4096);
+      const version = await commit(storage, 'repo', data);
+      assert.equal(typeof version, 'string', `dedupe ${dedupe}`);
+      assert.equal(version, await storage.blobVersion('repo', sha256(data)));
+      // Pushed again to the same repository without dedupe: the new file replaces the old one.
+      if (!dedupe) assert.equal(await commit(storage, 'repo', data), await storage.blobVersion('repo', sha256(data)));
+    }
+  });
+
+  it('is nothing when dedupe linked a copy that was already stored (bytes this upload did not write)', async () => {
+    const storage = await freshStorage(true);
+    const data = randomBytes(4096);
+    assert.equal(typeof (await commit(storage, 'one', data)), 'string');
+    assert.equal(await commit(storage, 'two', data), undefined);
+    assert.equal(await inode(storage, 'one', sha256(data)), await inode(storage, 'two', sha256(data)), 'the stored copy was linked');
+  });
+});

@@ -475,6 +475,20 @@ export function registerStorageCases(t: TestFunctions, factory: StorageFactory, 
       assert.equal(await storage.deleteUpload('repo', id), false);
     });
 
+    test('a version commitUpload resolves to is what blobVersion answers for the new blob', async (storage) => {
+      const data = bytes(5000);
+      const digest = digestOfBytes(data);
+      for (const repository of ['repo', 'other']) {
+        const id = uploadId();
+        await storage.createUpload(repository, id);
+        await storage.appendUpload(repository, id, 0, streamOf(data));
+        const version = await storage.commitUpload(repository, id, digest, data.length);
+        if (typeof version !== 'string') continue; // optional: nothing claimed, nothing to check
+        assert.ok(storage.blobVersion, 'a backend that reports versions at commit provides blobVersion');
+        assert.equal(await storage.blobVersion(repository, digest), version, repository);
+      }
+    });
+
     test('commitUpload commits nothing when the session is not the size that was verified', async (storage) => {
       const id = uploadId();
       await storage.createUpload('repo', id);

@@ -121,7 +121,7 @@ export class MemoryStorage implements RegistryStorage {
     return signal ? addAbortSignal(signal, stream) : stream;
   }
 
-  async commitUpload(repository: string, uploadId: string, digest: string, size: number): Promise<void> {
+  async commitUpload(repository: string, uploadId: string, digest: string, size: number): Promise<string | void> {
     const repo = this.repository(repository);
     const upload = this.upload(repository, uploadId);
     if (upload.size !== size) throw new RegistryError('BLOB_UPLOAD_INVALID', 'upload data changed after it was verified');
