@@ -73,6 +73,16 @@ export function relayBetweenWorkers(): () => void {
 const isBroadcast = (message: unknown): message is { type: string } =>
   typeof message === 'object' && message !== null && BROADCAST.has(String((message as { type?: unknown }).type));
 
+/**
+ * Sends to the primary; false when there is no channel (not a worker, or it closed). Checked
+ * first: `process.send` on a closed channel emits an 'error' on `process`, which would crash.
+ */
+function toPrimary<T extends { type: string }>(message: T): boolean {
+  if (!process.connected || !process.send) return false;
+  process.send(message); // false only means queued behind others: it is still sent
+  return true;
+}
+
 function reply(worker: Worker, message: MetricsResponse): void {
   if (worker.isConnected()) worker.send(message);
 }
@@ -102,7 +112,7 @@ export function clusterMetricsRenderer(registry: PromRegistry): () => Promise<st
         else resolve(body);
       };
       process.on('message', onMessage);
-      process.send?.({ type: METRICS_REQUEST, id } satisfies MetricsRequest);
+      if (!toPrimary({ type: METRICS_REQUEST, id } satisfies MetricsRequest)) finish(new Error('no channel to the primary process'));
     });
 }
 
@@ -117,7 +127,7 @@ export function shareRepositoryChanges(usage: StorageUsage): { announce: (reposi
   process.on('message', onMessage);
   return {
     announce: (repository) => {
-      process.send?.({ type: REPOSITORY_CHANGED, repository } satisfies RepositoryChanged);
+      toPrimary({ type: REPOSITORY_CHANGED, repository } satisfies RepositoryChanged);
     },
     stop: () => {
       process.off('message', onMessage);
@@ -132,7 +142,7 @@ export function shareRepositoryChanges(usage: StorageUsage): { announce: (reposi
 export function shareUploadSessions(): UploadSessionSharing {
   return {
     publish: (event) => {
-      process.send?.({ type: UPLOAD_SESSIONS, events: [event] } satisfies UploadSessions);
+      toPrimary({ type: UPLOAD_SESSIONS, events: [event] } satisfies UploadSessions);
     },
     connect: (receive, current) => {
       process.on('message', (message: unknown) => {
@@ -140,10 +150,10 @@ export function shareUploadSessions(): UploadSessionSharing {
           for (const event of message.events) receive(event);
         } else if (isMessage<UploadSessionsWanted>(message, UPLOAD_SESSIONS_WANTED)) {
           const events = current();
-          if (events.length > 0) process.send?.({ type: UPLOAD_SESSIONS, events } satisfies UploadSessions);
+          if (events.length > 0) toPrimary({ type: UPLOAD_SESSIONS, events } satisfies UploadSessions);
         }
       });
-      process.send?.({ type: UPLOAD_SESSIONS_WANTED } satisfies UploadSessionsWanted);
+      toPrimary({ type: UPLOAD_SESSIONS_WANTED } satisfies UploadSessionsWanted);
     },
   };
 }
