@@ -18,6 +18,10 @@ checks=(
   curl:curl
   jq:jq
   chromium:chromium
+  # What the benchmark's smoke run (bench/test/smoke.test.mjs) compares against and loads with.
+  docker-registry:docker-registry
+  nginx:nginx
+  wrk:wrk
   # A single-node Ceph (mon, OSD, RADOS Gateway) for the S3 storage tests (scripts/ceph/start.sh).
   ceph-mon:ceph-mon
   ceph-osd:ceph-osd
@@ -61,10 +65,23 @@ export DEBIAN_FRONTEND=noninteractive
 if command -v debconf-set-selections >/dev/null 2>&1; then
   echo "slapd slapd/no_configuration boolean true" | debconf-set-selections
 fi
-apt-get update -qq
-apt-get install -y -qq --no-install-recommends "${missing[@]}" >/tmp/zot-ts-apt-install.log 2>&1 || {
+# Packages are installed for their programs, never as services: docker-registry's would take port 5000 (the
+# registry's own default) and nginx's port 80. A policy-rc.d that refuses every start does that, on machines
+# with or without systemd; one put here for the install is removed afterwards.
+policy=/usr/sbin/policy-rc.d
+own_policy=false
+if [ ! -e "$policy" ]; then
+  printf '#!/bin/sh\nexit 101\n' >"$policy" && chmod 755 "$policy" && own_policy=true
+fi
+status=0
+apt-get update -qq || status=$?
+if [ "$status" -eq 0 ]; then
+  apt-get install -y -qq --no-install-recommends "${missing[@]}" >/tmp/zot-ts-apt-install.log 2>&1 || status=$?
+fi
+if [ "$own_policy" = true ]; then rm -f "$policy"; fi
+if [ "$status" -ne 0 ]; then
   tail -n 40 /tmp/zot-ts-apt-install.log
   echo "setup: apt-get install failed (full log: /tmp/zot-ts-apt-install.log)"
   exit 1
-}
+fi
 echo "setup: system packages installed"
