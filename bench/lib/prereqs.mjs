@@ -21,7 +21,7 @@ const PACKAGES = {
   curl: '/usr/bin/curl',
 };
 
-function missingPackages() {
+export function missingPackages() {
   return Object.entries(PACKAGES)
     .filter(([, file]) => !existsSync(file))
     .map(([pkg]) => pkg);
