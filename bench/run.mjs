@@ -17,6 +17,7 @@ import { buildRows, formatTable } from './lib/report.mjs';
 import { RssSampler } from './lib/rss.mjs';
 import { distributionVersion, startDistribution } from './lib/servers/distribution.mjs';
 import { startNginx } from './lib/servers/nginx.mjs';
+import { startSink } from './lib/servers/sink.mjs';
 import { REPO_ROOT, startZot } from './lib/servers/zot.mjs';
 import { combine } from './lib/stats.mjs';
 import { generateCertificate } from './lib/tls.mjs';
@@ -182,6 +183,21 @@ async function runPass(ctx, pass) {
       });
       log(`nginx on ${pctx.nginx.origin} (pid ${pctx.nginx.pid})`);
     }
+    if (ctx.options.phases.includes('push') || ctx.options.phases.includes('chunked')) {
+      pctx.sinks = {};
+      for (const mode of ['receive', 'store']) {
+        const server = await startSink(join(passDir, `node-${mode}`), pass, mode);
+        const client = new RegistryClient({
+          baseUrl: server.origin,
+          ca: pass.tls?.ca,
+          caFile: pass.tls?.caFile,
+          authorization: pass.auth?.header,
+          transfer: ctx.options.client,
+        });
+        pctx.sinks[mode] = { server, client };
+        log(`node:http ${mode} reference on ${server.origin} (pid ${server.pid})`);
+      }
+    }
     for (const id of ctx.options.phases) {
       const phase = PHASES[id];
       if (phase.plainOnly && pass.name !== 'plain') continue;
@@ -190,7 +206,9 @@ async function runPass(ctx, pass) {
   } finally {
     for (const s of servers) s.client.close();
     pctx.nginxClient?.close();
-    await Promise.all([...servers.map((s) => s.stop()), pctx.nginx?.stop()]);
+    const sinks = Object.values(pctx.sinks ?? {});
+    for (const sink of sinks) sink.client.close();
+    await Promise.all([...servers.map((s) => s.stop()), pctx.nginx?.stop(), ...sinks.map((sink) => sink.server.stop())]);
   }
 }
 
@@ -220,7 +238,7 @@ async function runPhase(ctx, phase, errors) {
       await fail(server, err);
     }
   }
-  const references = [];
+  const references = new Map((phase.references ?? []).map((r) => [r.id, []]));
   if (phase.prepareReference) await phase.prepareReference(ctx);
   for (let rep = 0; rep < reps; rep++) {
     // Alternate which server goes first, so a drift in machine load does not favour one of them.
@@ -253,17 +271,20 @@ async function runPhase(ctx, phase, errors) {
         await fail(server, err);
       }
     }
-    if (phase.reference) {
-      const r = await phase.reference(ctx, rep);
-      references.push(r);
-      log(`  ${phase.referenceName.padEnd(12)} rep ${rep + 1}: ${describe(r)}`);
+    for (const reference of phase.references ?? []) {
+      const r = await reference.run(ctx, rep);
+      references.get(reference.id).push(r);
+      log(`  ${reference.name.padEnd(12)} rep ${rep + 1}: ${describe(r)}`);
     }
   }
   const out = { title: phase.title, rate: phase.rate === true };
   for (const [name, list] of samples) {
     if (list.length > 0 && !failed.has(name)) out[name] = combine(list);
   }
-  if (references.length) out.reference = { name: phase.referenceName, ...combine(references) };
+  if (references.size > 0) {
+    out.references = {};
+    for (const reference of phase.references) out.references[reference.id] = { name: reference.name, ...combine(references.get(reference.id)) };
+  }
   return out;
 }
 
@@ -281,17 +302,21 @@ function describe(f) {
 function printReferences(results) {
   const r = results.references;
   const lines = ['', 'physical references (same run):'];
-  if (r.sha256Node) lines.push(`  ${'SHA-256, one core, node:crypto'.padEnd(45)} ${(r.sha256Node / MB).toFixed(0)} MB/s`);
-  if (r.sha256Openssl) lines.push(`  ${'SHA-256, one core, openssl speed'.padEnd(45)} ${(r.sha256Openssl / MB).toFixed(0)} MB/s`);
+  if (r.sha256Node) lines.push(`  ${'SHA-256, one core, node:crypto'.padEnd(66)} ${(r.sha256Node / MB).toFixed(0)} MB/s`);
+  if (r.sha256Openssl) lines.push(`  ${'SHA-256, one core, openssl speed'.padEnd(66)} ${(r.sha256Openssl / MB).toFixed(0)} MB/s`);
   if (r.sha256) lines.push(`  (best of a few samples each; the limit used below is the higher of the two)`);
   for (const [name, pass] of Object.entries(results.passes)) {
-    for (const [id, label] of [
-      ['push', 'dd write+fsync of the blob'],
-      ['chunked', 'dd write+fsync of the blob'],
-      ['pull', 'nginx serving the blob'],
+    for (const [id, ref, label] of [
+      ['push', 'dd', 'dd write+fsync of the blob'],
+      ['push', 'receive', 'node:http receiving the blob, nothing else'],
+      ['push', 'store', 'node:http minimal store (hash thread, write, fsync)'],
+      ['chunked', 'dd', 'dd write+fsync of the blob'],
+      ['chunked', 'receive', 'node:http receiving the blob, nothing else'],
+      ['chunked', 'store', 'node:http minimal store (hash thread, write, fsync)'],
+      ['pull', 'nginx', 'nginx serving the blob'],
     ]) {
-      const ref = pass.phases[id]?.reference?.mbps;
-      if (ref) lines.push(`  ${`${label} (${name}, ${id})`.padEnd(45)} ${ref.toFixed(0)} MB/s`);
+      const mbps = pass.phases[id]?.references?.[ref]?.mbps;
+      if (mbps) lines.push(`  ${`${label} (${name}, ${id})`.padEnd(66)} ${mbps.toFixed(0)} MB/s`);
     }
   }
   process.stdout.write(`${lines.join('\n')}\n`);

@@ -26,12 +26,20 @@ export function buildRows(results) {
           target: plain ? `>= ${factor}x SHA-256` : undefined,
           met: plain && sha ? z('mbps') / (sha / MB) >= factor : undefined,
         }));
-        const dd = phase.reference?.mbps;
+        const dd = phase.references?.dd?.mbps;
         if (dd !== undefined) {
           add(figure(`  ${phase.title} vs storage write (MB/s)`, z('mbps'), d('mbps'), { limitName: 'dd write+fsync', limit: dd * MB }));
         }
+        const receive = phase.references?.receive?.mbps;
+        if (receive !== undefined) {
+          add(figure(`  ${phase.title} vs receive only (MB/s)`, z('mbps'), d('mbps'), { limitName: 'node receive', limit: receive * MB }));
+        }
+        const store = phase.references?.store?.mbps;
+        if (store !== undefined) {
+          add(figure(`  ${phase.title} vs minimal store (MB/s)`, z('mbps'), d('mbps'), { limitName: 'node store', limit: store * MB }));
+        }
       } else if (id === 'pull') {
-        const ngx = phase.reference?.mbps;
+        const ngx = phase.references?.nginx?.mbps;
         add(figure(`${phase.title} (MB/s)`, z('mbps'), d('mbps'), {
           limitName: 'nginx',
           limit: ngx === undefined ? undefined : ngx * MB,

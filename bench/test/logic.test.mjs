@@ -79,6 +79,30 @@ test('targets: push against SHA-256, rates against distribution, auth against un
   assert.match(formatTable(rows), /monolithic push \(MB\/s\)\s+1300\s+200\s+6\.50x/);
 });
 
+test('references: a push is compared with dd and both Node sinks, a pull with nginx', () => {
+  const refs = (entries) => Object.fromEntries(entries.map(([id, name, mbps]) => [id, { name, mbps, samples: 3 }]));
+  const plain = {
+    errors: [],
+    phases: {
+      push: {
+        title: 'monolithic push',
+        zot: { mbps: 300 },
+        distribution: { mbps: 200 },
+        references: refs([['dd', 'dd write+fsync', 400], ['receive', 'node:http receive', 1200], ['store', 'node:http store', 250]]),
+      },
+      pull: { title: 'blob pull', zot: { mbps: 1800 }, distribution: { mbps: 1700 }, references: refs([['nginx', 'nginx', 2000]]) },
+    },
+  };
+  const rows = buildRows(results({ plain }));
+  const row = (name) => rows.find((r) => r.figure.trim() === name);
+  assert.equal(row('monolithic push vs storage write (MB/s)').zotVsLimit, 0.75);
+  assert.equal(row('monolithic push vs receive only (MB/s)').zotVsLimit, 0.25);
+  assert.equal(row('monolithic push vs minimal store (MB/s)').zotVsLimit, 1.2);
+  assert.equal(row('monolithic push vs minimal store (MB/s)').distributionVsLimit, 0.8);
+  assert.equal(row('blob pull (MB/s)').zotVsLimit, 0.9);
+  assert.equal(row('blob pull (MB/s)').met, true);
+});
+
 test('a server that did not run leaves its targets undecided', () => {
   const rows = buildRows(results({ plain: { errors: [], phases: { push: { title: 'monolithic push', distribution: { mbps: 200 } } } } }));
   assert.equal(rows[0].met, undefined);

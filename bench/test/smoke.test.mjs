@@ -27,6 +27,15 @@ function figures(file) {
   return new Map(result.table.map((row) => [`${row.pass}: ${row.figure.trim()}`, row]));
 }
 
+/** The rows comparing a figure with a reference measured in the run (dd, the Node sinks, nginx). */
+function assertReferenced(rows, names) {
+  for (const name of names) {
+    const row = rows.get(name);
+    assert.ok(row, `${name}: no row`);
+    assert.ok(typeof row.limit === 'number' && row.limit > 0, `${name}: reference measured ${row.limit}`);
+  }
+}
+
 function assertMeasured(rows, names) {
   for (const name of names) {
     const row = rows.get(name);
@@ -53,11 +62,18 @@ test('bench --quick: every phase runs on zot-ts and distribution and yields figu
   const rows = figures(plain);
   assertMeasured(rows, phases.map((p) => `plain: ${p}`));
   assert.ok([...rows.keys()].some((name) => /^plain: \d+ concurrent skopeo pushes/.test(name)), 'the skopeo phase ran');
+  const compared = ['storage write', 'receive only', 'minimal store'];
+  assertReferenced(rows, [
+    ...['monolithic push', 'chunked push'].flatMap((p) => compared.map((c) => `plain: ${p} vs ${c} (MB/s)`)),
+    'plain: blob pull (MB/s)',
+  ]);
 
   // The TLS and htpasswd passes, two phases each: certificates, credentials and the rate comparison work.
   const secured = join(dir, 'secured.json');
   const second = await runBench(['--quick', '--tls', '--auth', '--only', 'push,manifest', '--json', secured]);
   assert.equal(second.code, 0, second.stderr.slice(-3000));
   const passes = ['tls', 'auth', 'tls+auth'];
-  assertMeasured(figures(secured), passes.flatMap((pass) => [`${pass}: monolithic push (MB/s)`, `${pass}: manifest GET by tag (req/s, wrk)`]));
+  const securedRows = figures(secured);
+  assertMeasured(securedRows, passes.flatMap((pass) => [`${pass}: monolithic push (MB/s)`, `${pass}: manifest GET by tag (req/s, wrk)`]));
+  assertReferenced(securedRows, passes.flatMap((pass) => compared.map((c) => `${pass}: monolithic push vs ${c} (MB/s)`)));
 });
