@@ -7,7 +7,6 @@
 //            32 MiB and fdatasyncs it before answering, and answers 400 when the digest does not
 //            match. No framework, no registry logic.
 // Usage: node sink-server.mjs <receive|store> <port> <dir> [certFile keyFile]
-import { createHash } from 'node:crypto';
 import { closeSync, fdatasync, openSync, readFileSync, rmSync, write } from 'node:fs';
 import http from 'node:http';
 import https from 'node:https';
@@ -22,34 +21,48 @@ let nextSession = 1;
 /** id -> { file, fd, offset, unflushed, syncing, syncError, hasher, hashBusy } (store mode) */
 const sessions = new Map();
 
-/** SHA-256 on a worker thread: bytes gathered into 1 MiB batches, each transferred (not copied). */
-function workerHasher() {
-  const worker = new Worker(
-    `const { parentPort } = require('node:worker_threads');
-     const h = require('node:crypto').createHash('sha256');
-     parentPort.on('message', (m) => m.buffer ? (h.update(new Uint8Array(m.buffer, 0, m.length)), parentPort.postMessage(m.buffer, [m.buffer]))
-                                              : parentPort.postMessage(h.digest('hex')));`,
-    { eval: true },
-  );
+// SHA-256 on one worker thread for all sessions (as a registry would keep one, started once): bytes
+// gathered into 1 MiB batches, each transferred (not copied) and handed back once hashed.
+const worker = new Worker(
+  `const { parentPort } = require('node:worker_threads');
+   const { createHash } = require('node:crypto');
+   const hashes = new Map();
+   parentPort.on('message', ({ id, buffer, length }) => {
+     if (!hashes.has(id)) hashes.set(id, createHash('sha256'));
+     if (buffer) {
+       hashes.get(id).update(new Uint8Array(buffer, 0, length));
+       parentPort.postMessage({ id, buffer }, [buffer]);
+     } else {
+       parentPort.postMessage({ id, hex: hashes.get(id).digest('hex') });
+       hashes.delete(id);
+     }
+   });`,
+  { eval: true },
+);
+/** id -> the session's hasher, for the worker's answers */
+const hashers = new Map();
+worker.on('message', ({ id, buffer, hex }) => hashers.get(id)?.answer(buffer, hex));
+
+function workerHasher(id) {
   const spare = [];
   let batch;
   let filled = 0;
   let inFlight = 0;
   let onIdle;
   let onDigest;
-  worker.on('message', (m) => {
-    if (typeof m === 'string') return onDigest(m);
-    inFlight--;
-    spare.push(Buffer.from(m));
-    onIdle?.();
-  });
   const post = () => {
-    worker.postMessage({ buffer: batch.buffer, length: filled }, [batch.buffer]);
+    worker.postMessage({ id, buffer: batch.buffer, length: filled }, [batch.buffer]);
     inFlight++;
     batch = undefined;
     filled = 0;
   };
-  return {
+  const hasher = {
+    answer(buffer, hex) {
+      if (hex !== undefined) return onDigest(hex);
+      inFlight--;
+      spare.push(Buffer.from(buffer));
+      onIdle?.();
+    },
     /** Returns true when the caller should wait for `whenIdle` before feeding more. */
     update(chunk) {
       for (let at = 0; at < chunk.length; ) {
@@ -66,14 +79,15 @@ function workerHasher() {
       if (filled > 0) post();
       return new Promise((resolve) => {
         onDigest = (hex) => {
-          worker.terminate();
+          hashers.delete(id);
           resolve(`sha256:${hex}`);
         };
-        worker.postMessage({});
+        worker.postMessage({ id });
       });
     },
-    abort: () => worker.terminate(),
   };
+  hashers.set(id, hasher);
+  return hasher;
 }
 
 /**
@@ -139,7 +153,7 @@ function handle(req, res) {
     const id = String(nextSession++);
     if (mode === 'store') {
       const file = join(dir, `upload-${id}`);
-      sessions.set(id, { file, fd: openSync(file, 'w', 0o600), offset: 0, unflushed: 0, syncing: undefined, syncError: undefined, hasher: workerHasher(), hashBusy: false });
+      sessions.set(id, { file, fd: openSync(file, 'w', 0o600), offset: 0, unflushed: 0, syncing: undefined, syncError: undefined, hasher: workerHasher(id), hashBusy: false });
     }
     req.resume();
     return answer(res, 202, { Location: `/v2/${upload[1]}/blobs/uploads/${id}` });
@@ -173,3 +187,4 @@ const server = certFile
   : http.createServer(handle);
 server.listen(Number(port), '127.0.0.1');
 process.on('SIGTERM', () => server.close(() => process.exit(0)));
+server.on('close', () => worker.terminate());
