@@ -5,8 +5,13 @@ import type { RegistryRequest, RegistryResponse } from '@zotjs/core';
 import type { Context } from 'koa';
 import type { Exchange } from './exchange.js';
 
-/** Node's headers as the core wants them: lowercase names, one string each. */
+/**
+ * Node's headers as the core wants them: lowercase names, one string each. Node already joins
+ * repeated headers into one string except `set-cookie` (always an array), so only a request
+ * carrying that one needs a copy.
+ */
 export function flattenHeaders(headers: IncomingMessage['headers']): Record<string, string | undefined> {
+  if (headers['set-cookie'] === undefined) return headers as Record<string, string | undefined>;
   const flat: Record<string, string | undefined> = {};
   for (const [name, value] of Object.entries(headers)) {
     flat[name] = Array.isArray(value) ? value.join(', ') : value;
@@ -44,19 +49,48 @@ export function registryRequestOf(
   body: Readable | undefined,
   abort: AbortSignal | { readonly signal: AbortSignal },
 ): RegistryRequest {
-  const request: RegistryRequest = {
-    method: exchange.method,
-    path: exchange.path,
-    query: new URLSearchParams(exchange.querystring),
-    headers: flattenHeaders(exchange.req.headers),
-  };
-  if (abort instanceof AbortSignal) request.signal = abort;
-  else Object.defineProperty(request, 'signal', { get: () => abort.signal, enumerable: true });
-  if (body) request.body = body;
-  if (exchange.remoteAddress) request.remoteAddress = exchange.remoteAddress;
-  const clientCertificate = clientCertificateOf(exchange.req);
-  if (clientCertificate) request.clientCertificate = clientCertificate;
-  return request;
+  return new NodeRegistryRequest(exchange, body, abort);
+}
+
+/**
+ * A request whose parts are made when first read: most requests (manifest and blob reads) never
+ * look at the query, and the abort signal is only made when storage asks for it. One class, so
+ * every request has the same shape for V8.
+ */
+class NodeRegistryRequest implements RegistryRequest {
+  readonly method: string;
+  readonly path: string;
+  readonly headers: Readonly<Record<string, string | undefined>>;
+  readonly body: Readable | undefined;
+  readonly remoteAddress: string | undefined;
+  readonly clientCertificate: RegistryRequest['clientCertificate'];
+  private readonly querystring: string;
+  private parsedQuery: URLSearchParams | undefined;
+  private readonly abort: AbortSignal | { readonly signal: AbortSignal };
+
+  constructor(
+    exchange: Pick<Exchange, 'req' | 'method' | 'path' | 'querystring' | 'remoteAddress'>,
+    body: Readable | undefined,
+    abort: AbortSignal | { readonly signal: AbortSignal },
+  ) {
+    this.method = exchange.method;
+    this.path = exchange.path;
+    this.headers = flattenHeaders(exchange.req.headers);
+    this.body = body;
+    this.remoteAddress = exchange.remoteAddress || undefined;
+    this.clientCertificate = clientCertificateOf(exchange.req);
+    this.querystring = exchange.querystring;
+    this.parsedQuery = undefined;
+    this.abort = abort;
+  }
+
+  get query(): URLSearchParams {
+    return (this.parsedQuery ??= new URLSearchParams(this.querystring));
+  }
+
+  get signal(): AbortSignal {
+    return this.abort instanceof AbortSignal ? this.abort : this.abort.signal;
+  }
 }
 
 /**

@@ -40,6 +40,8 @@ export type RegistryHandler = (request: RegistryRequest) => Promise<HandledRespo
 interface CompiledRoute {
   route: RouteDefinition;
   pattern: RegExp;
+  /** Literal text every matching path contains (after `{name}`): a cheap test before the pattern. */
+  literal: string;
 }
 
 const API_VERSION_HEADER = { 'Docker-Distribution-API-Version': 'registry/2.0' };
@@ -59,6 +61,7 @@ export function createRegistryHandler(options: HandlerOptions): RegistryHandler 
   const routes: CompiledRoute[] = [...(options.extraRoutes ?? []), ...registryRoutes].map((route) => ({
     route,
     pattern: templatePattern(route.template),
+    literal: templateLiteral(route.template),
   }));
 
   return async function handle(request: RegistryRequest): Promise<HandledResponse> {
@@ -149,7 +152,8 @@ function unauthorized(authenticator: Authenticator): RegistryError {
 
 function matchRoute(routes: CompiledRoute[], method: string, path: string): { route: RouteDefinition; groups: Record<string, string> } {
   let pathMatched = false;
-  for (const { route, pattern } of routes) {
+  for (const { route, pattern, literal } of routes) {
+    if (!path.includes(literal)) continue;
     const match = pattern.exec(path);
     if (!match) continue;
     pathMatched = true;
@@ -160,12 +164,18 @@ function matchRoute(routes: CompiledRoute[], method: string, path: string): { ro
   throw new RegistryError('NAME_UNKNOWN', 'no such route', { status: 404, detail: { path: path.slice(0, 200) } });
 }
 
-function decodeParams(groups: Record<string, string>): RouteContext['params'] {
+/** The longest literal run of a route template, e.g. `/manifests/` of `/v2/{name}/manifests/{reference}`. */
+function templateLiteral(template: string): string {
+  return template.split(/\{[a-zA-Z]+\}/).reduce((longest, part) => (part.length > longest.length ? part : longest), '');
+}
+
+function decodeParams(groups: Record<string, string | undefined>): RouteContext['params'] {
   const params: Record<string, string> = {};
-  for (const [key, value] of Object.entries(groups)) {
+  for (const key in groups) {
+    const value = groups[key];
     if (value === undefined) continue;
     // Names never need decoding (the grammar has no escapes); references may arrive as sha256%3A...
-    params[key] = key === 'name' ? value : safeDecode(value);
+    params[key] = key === 'name' || !value.includes('%') ? value : safeDecode(value);
   }
   return params;
 }
