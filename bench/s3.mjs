@@ -12,7 +12,7 @@ import { createRandomFile } from './lib/fixtures.mjs';
 import { parseSize } from './lib/options.mjs';
 import { startProcess, stopProcess, installCleanup, stopAll } from './lib/processes.mjs';
 import { RegistryClient } from './lib/registry-client.mjs';
-import { freePort, waitUntilAnswering } from './lib/servers/common.mjs';
+import { answeringOrStopped, freePort } from './lib/servers/common.mjs';
 import { REPO_ROOT, ZOT_CLI, zotMissingReason } from './lib/servers/zot.mjs';
 import { median } from './lib/stats.mjs';
 
@@ -44,7 +44,7 @@ async function startZotWith(dir, storage) {
     env: { ...process.env, AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true' },
   });
   const baseUrl = `http://127.0.0.1:${port}`;
-  await waitUntilAnswering(handle, `${baseUrl}/v2/`);
+  await answeringOrStopped(handle, `${baseUrl}/v2/`);
   return { handle, baseUrl, client: new RegistryClient({ baseUrl }) };
 }
 

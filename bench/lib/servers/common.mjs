@@ -3,7 +3,7 @@ import http from 'node:http';
 import https from 'node:https';
 import net from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { tail } from '../processes.mjs';
+import { stopProcess, tail } from '../processes.mjs';
 
 export function freePort() {
   return new Promise((resolve, reject) => {
@@ -39,4 +39,14 @@ export async function waitUntilAnswering(handle, url, { ca, timeoutMs = 30000 } 
     await sleep(100);
   }
   throw new Error(`${handle.name} did not answer ${url} within ${timeoutMs} ms; log:\n${tail(handle.logFile)}`);
+}
+
+/** {@link waitUntilAnswering}, stopping the process when it never answers (no server left behind). */
+export async function answeringOrStopped(handle, url, options = {}) {
+  try {
+    await waitUntilAnswering(handle, url, options);
+  } catch (err) {
+    await stopProcess(handle, { graceMs: 2000 });
+    throw err;
+  }
 }

@@ -3,7 +3,7 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { runCommand, startProcess, stopProcess } from '../processes.mjs';
-import { freePort, waitUntilAnswering } from './common.mjs';
+import { answeringOrStopped, freePort } from './common.mjs';
 
 export const DISTRIBUTION_BIN = '/usr/bin/docker-registry';
 
@@ -43,12 +43,7 @@ export async function startDistribution(dir, pass) {
   const logFile = join(dir, 'server.log');
   const handle = startProcess('distribution', DISTRIBUTION_BIN, ['serve', configFile], { cwd: dir, logFile });
   const baseUrl = `${pass.tls ? 'https' : 'http'}://127.0.0.1:${port}`;
-  try {
-    await waitUntilAnswering(handle, `${baseUrl}/v2/`, { ca: pass.tls?.ca });
-  } catch (err) {
-    await stopProcess(handle, { graceMs: 2000 });
-    throw err;
-  }
+  await answeringOrStopped(handle, `${baseUrl}/v2/`, { ca: pass.tls?.ca });
   return {
     name: 'distribution',
     label: 'distribution',

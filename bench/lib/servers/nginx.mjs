@@ -3,7 +3,7 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import { startProcess, stopProcess } from '../processes.mjs';
-import { freePort, waitUntilAnswering } from './common.mjs';
+import { answeringOrStopped, freePort } from './common.mjs';
 
 export const NGINX_BIN = '/usr/sbin/nginx';
 
@@ -47,12 +47,7 @@ http {
     logFile,
   });
   const origin = `${pass.tls ? 'https' : 'http'}://127.0.0.1:${port}`;
-  try {
-    await waitUntilAnswering(handle, `${origin}/`, { ca: pass.tls?.ca });
-  } catch (err) {
-    await stopProcess(handle, { graceMs: 2000 });
-    throw err;
-  }
+  await answeringOrStopped(handle, `${origin}/`, { ca: pass.tls?.ca });
   return {
     pid: handle.pid,
     origin,

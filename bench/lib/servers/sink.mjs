@@ -4,7 +4,7 @@ import { mkdirSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { startProcess, stopProcess } from '../processes.mjs';
-import { freePort, waitUntilAnswering } from './common.mjs';
+import { answeringOrStopped, freePort } from './common.mjs';
 
 const SCRIPT = join(dirname(fileURLToPath(import.meta.url)), 'sink-server.mjs');
 
@@ -16,11 +16,6 @@ export async function startSink(dir, pass, mode) {
   if (pass.tls) args.push(pass.tls.certFile, pass.tls.keyFile);
   const handle = startProcess(`node:http ${mode}`, process.execPath, args, { cwd: dir, logFile: join(dir, `${mode}.log`) });
   const origin = `${pass.tls ? 'https' : 'http'}://127.0.0.1:${port}`;
-  try {
-    await waitUntilAnswering(handle, `${origin}/v2/`, { ca: pass.tls?.ca });
-  } catch (err) {
-    await stopProcess(handle, { graceMs: 2000 });
-    throw err;
-  }
+  await answeringOrStopped(handle, `${origin}/v2/`, { ca: pass.tls?.ca });
   return { pid: handle.pid, origin, stop: () => stopProcess(handle, { graceMs: 5000 }) };
 }

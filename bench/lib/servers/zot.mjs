@@ -4,7 +4,7 @@ import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { startProcess, stopProcess } from '../processes.mjs';
-import { freePort, waitUntilAnswering } from './common.mjs';
+import { answeringOrStopped, freePort } from './common.mjs';
 
 export const REPO_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
 export const ZOT_CLI = join(REPO_ROOT, 'packages', 'cli', 'bin', 'zot-cli.js');
@@ -62,12 +62,7 @@ export async function startZot(dir, pass, { cpuProfDir, workers = 1 } = {}) {
     env: { ...process.env, ...launcher.env },
   });
   const baseUrl = `${pass.tls ? 'https' : 'http'}://127.0.0.1:${port}`;
-  try {
-    await waitUntilAnswering(handle, `${baseUrl}/v2/`, { ca: pass.tls?.ca });
-  } catch (err) {
-    await stopProcess(handle, { graceMs: 2000 });
-    throw err;
-  }
+  await answeringOrStopped(handle, `${baseUrl}/v2/`, { ca: pass.tls?.ca });
   return {
     name: 'zot',
     label: 'zot-ts',
