@@ -40,7 +40,7 @@ export type RegistryHandler = (request: RegistryRequest) => Promise<HandledRespo
 interface CompiledRoute {
   route: RouteDefinition;
   pattern: RegExp;
-  /** Literal text every matching path contains (after `{name}`): a cheap test before the pattern. */
+  /** The template's longest literal run, which every matching path contains: a cheap test before the pattern. */
   literal: string;
 }
 
