@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import { createExtensions, type Extensions } from '@zotjs/extensions';
 import type { Logger } from 'pino';
 import type { Settings } from './config/settings.js';
-import { isClusterWorker } from './workers.js';
+import { isClusterWorker } from '@zotjs/server/workers';
 
 /**
  * The operations endpoints the config asks for: health probes (always, as zot), Prometheus

@@ -4,7 +4,7 @@ import { pushBlob, send, sha256, startHarness, type Harness } from './helpers/ha
 
 const CONFIG = '{"architecture":"amd64","os":"linux","rootfs":{"type":"layers","diff_ids":[]}}';
 
-describe('koa adapter over real HTTP with the OCI layout backend', () => {
+describe('the server over real HTTP with the OCI layout backend', () => {
   let h: Harness;
   before(async () => {
     h = await startHarness();

@@ -1,10 +1,11 @@
-/** Shared pieces of the Koa adapter tests: a real server on a free port, raw HTTP, generated blobs. */
+/** Shared pieces of the server tests: a real server on a free port, raw HTTP, generated blobs. */
 import { createHash } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { request as httpRequest, type IncomingHttpHeaders, type IncomingMessage } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Readable, Writable } from 'node:stream';
+import { OciLayoutStorage } from '@zotjs/storage-oci-layout';
 import { pino } from 'pino';
 import { createServer, type RegistryServer, type ServerConfig } from '../../src/index.js';
 
@@ -20,7 +21,7 @@ export interface Harness {
 }
 
 export async function startHarness(config: Partial<ServerConfig> = {}): Promise<Harness> {
-  const rootDirectory = mkdtempSync(join(tmpdir(), 'zot-koa-test-'));
+  const rootDirectory = mkdtempSync(join(tmpdir(), 'zot-server-test-'));
   let text = '';
   const sink = new Writable({
     write(chunk: Buffer, _encoding, callback) {
@@ -28,7 +29,8 @@ export async function startHarness(config: Partial<ServerConfig> = {}): Promise<
       callback();
     },
   });
-  const server = createServer({ rootDirectory, port: 0, logger: pino({ level: 'debug' }, sink), ...config });
+  const storage = config.registry ? {} : { storage: config.storage ?? new OciLayoutStorage({ rootDirectory }) };
+  const server = createServer({ port: 0, logger: pino({ level: 'debug' }, sink), ...config, ...storage });
   const { url } = await server.listen();
   return {
     url,

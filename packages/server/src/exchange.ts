@@ -8,8 +8,8 @@ import { pumpRecycling } from './recycling-pump.js';
 import { registryRequestOf, writeDirectly } from './translate.js';
 
 /**
- * One request as the adapter serves it, whoever delivered it: the Koa middleware (from its ctx)
- * or {@link createRequestListener} (straight from node).
+ * One request as the server serves it, whoever delivered it: a framework adapter such as
+ * `@zotjs/koa` (from its ctx) or {@link createRequestListener} (straight from node).
  */
 export interface Exchange {
   req: IncomingMessage;
@@ -23,7 +23,7 @@ export interface Exchange {
   remoteAddress: string | undefined;
 }
 
-/** How the status line and headers get written: through Koa's ctx or straight to node. */
+/** How the status line and headers get written: through a framework's response object or straight to node. */
 export interface ResponseWriter {
   /** The whole response: status, headers, then `body` (in memory, or none) and the end. */
   complete(response: RegistryResponse, body: Uint8Array | undefined): void;
@@ -34,24 +34,31 @@ export interface ResponseWriter {
 export interface ExchangeOptions {
   logger?: Logger;
   onRequestEnd?: (record: RequestRecord) => void;
-  /** Young-generation GC every this many request-body bytes (0: never; see body-buffer-reclaimer.ts). */
+  /**
+   * A young-generation GC after every this many bytes of request body (default 0: never). Needs a
+   * process started with `--expose-gc`: without it, {@link exchangeServer} throws.
+   */
   reclaimBodyBuffersEvery?: number;
 }
 
-/** Serves one exchange; resolves once the handler is done (a streamed body may still be flowing). */
+/**
+ * Serves one exchange; resolves once the handler is done (a streamed body may still be flowing).
+ * `bodyConsumed` tells whether something before the registry (a body parser) already read the body.
+ */
 export type ExchangeServer = (exchange: Exchange, writer: ResponseWriter, bodyConsumed?: () => boolean) => Promise<void>;
 
 const BODY_METHODS = new Set(['POST', 'PUT', 'PATCH']);
 
 /**
- * The adapter's work around the core handler, once for every framework: the request body counted
+ * The work around the core handler, once for every framework: the request body counted
  * on its way to the handler (and drained if unread), an abort when the client goes away, streamed
  * bodies written with their buffers recycled, and one log line and `onRequestEnd` call per request.
  */
 export function exchangeServer(handler: RegistryHandler, options: ExchangeOptions): ExchangeServer {
   const { logger, onRequestEnd } = options;
   const reclaimEvery = options.reclaimBodyBuffersEvery ?? 0;
-  const reclaimer = reclaimEvery > 0 ? new BodyBufferReclaimer(reclaimEvery) : undefined;
+  // Checked here, when the server or middleware is made: a missing `gc` is a startup error, not a silent no-op.
+  const reclaimer = reclaimEvery !== 0 ? new BodyBufferReclaimer(reclaimEvery) : undefined;
 
   return async function serve(exchange, writer, bodyConsumed) {
     const started = process.hrtime.bigint();

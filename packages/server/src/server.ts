@@ -1,4 +1,3 @@
-import { mkdir } from 'node:fs/promises';
 import { createServer as createHttpServer, type Server } from 'node:http';
 import { createServer as createHttpsServer, type ServerOptions as HttpsServerOptions } from 'node:https';
 import type { AddressInfo, Socket } from 'node:net';
@@ -15,19 +14,22 @@ import {
   type RouteDefinition,
   type UploadSessionSharing,
 } from '@zotjs/core';
-import { OciLayoutStorage } from '@zotjs/storage-oci-layout';
-import { DEFAULT_RECLAIM_EVERY_BYTES } from './body-buffer-reclaimer.js';
-import { pino } from 'pino';
 import { createRequestListener } from './request-listener.js';
 
 export interface ServerConfig {
-  /** Where the OCI layouts live (ignored when `storage` is given). */
-  rootDirectory?: string;
-  /** A storage backend of your own instead of the OCI layout one. */
+  /** The storage backend the server builds its {@link Registry} on. Either this or `registry`. */
   storage?: RegistryStorage;
   /**
-   * A young-generation garbage collection after every this many bytes of request body (default
-   * 8 MiB; 0: never): frees the per-segment buffers of uploads early (see body-buffer-reclaimer.ts).
+   * A {@link Registry} you built yourself (to use it from your own code too). Then the registry's
+   * own settings (`storage`, `deleteEnabled`, `maxManifestBytes`, `uploadExpiryMs`,
+   * `verifyBlobReads`, `onCorruptContent`) are the ones you gave it: passing them here is an error.
+   */
+  registry?: Registry;
+  /**
+   * A young-generation garbage collection after every this many bytes of request body (default 0:
+   * never). Frees the buffers node copies each body segment into while they are young (measured in
+   * bench/README.md); `zot-cli` uses {@link DEFAULT_RECLAIM_EVERY_BYTES}. Needs a process started with
+   * `node --expose-gc`: without it `createServer` throws.
    */
   reclaimBodyBuffersEvery?: number;
   /** Listen address (default 127.0.0.1). */
@@ -42,13 +44,13 @@ export interface ServerConfig {
   extraRoutes?: readonly RouteDefinition[];
   /** Called once per request when the response is over (metrics, audit log). */
   onRequestEnd?: (record: RequestRecord) => void;
-  /** Default: pino at info level to stdout. `false`: no logs at all. */
-  logger?: Logger | false;
+  /** Where the one-line-per-request log and errors go (pino, or anything with its shape). None: no logs. */
+  logger?: Logger;
   deleteEnabled?: boolean;
   maxManifestBytes?: number;
   /** Upload sessions one client may keep open (default 1000; 0: no limit). */
   maxUploadSessionsPerClient?: number;
-  /** Counts those sessions together with the other processes of a multi-process server. */
+  /** Counts those sessions together with the other processes of a multi-process server (see `shareUploadSessions`). */
   uploadSessionSharing?: UploadSessionSharing;
   /** Upload sessions idle for longer are abandoned (ms; default 1 hour). */
   uploadExpiryMs?: number;
@@ -102,21 +104,12 @@ export interface RegistryServer {
 const IDLE_SOCKET_TIMEOUT_MS = 5 * 60 * 1000;
 const HEADERS_TIMEOUT_MS = 60 * 1000;
 
-/** Storage + registry + handler + node server, wired the usual way. */
+/** Registry + handler + node server on the storage you give, wired the usual way. */
 export function createServer(config: ServerConfig): RegistryServer {
-  const storage = config.storage ?? defaultStorage(config.rootDirectory);
-  const logger = config.logger === false ? undefined : (config.logger ?? pino({ level: 'info' }));
-  const registry = new Registry({
-    storage,
-    ...(config.deleteEnabled !== undefined ? { deleteEnabled: config.deleteEnabled } : {}),
-    ...(config.maxManifestBytes !== undefined ? { maxManifestBytes: config.maxManifestBytes } : {}),
-    ...(config.uploadExpiryMs !== undefined ? { uploadExpiryMs: config.uploadExpiryMs } : {}),
-    ...(config.verifyBlobReads !== undefined ? { verifyBlobReads: config.verifyBlobReads } : {}),
-    onCorruptContent: (event) => {
-      logger?.error({ repository: event.repository, digest: event.digest, actual: event.actual }, 'corrupt blob: not served (run zot-cli scrub)');
-      config.onCorruptContent?.(event);
-    },
-  });
+  checkRegistrySettings(config);
+  const logger = config.logger;
+  const registry = config.registry ?? buildRegistry(config);
+  const storage = registry.storage;
   const handler = createRegistryHandler({
     registry,
     ...(config.maxUploadSessionsPerClient !== undefined ? { maxUploadSessionsPerClient: config.maxUploadSessionsPerClient } : {}),
@@ -128,7 +121,7 @@ export function createServer(config: ServerConfig): RegistryServer {
   });
   // No Koa app in between: every path is the registry's (unknown ones get the spec's JSON 404).
   const callback = createRequestListener(handler, {
-    reclaimBodyBuffersEvery: config.reclaimBodyBuffersEvery ?? DEFAULT_RECLAIM_EVERY_BYTES,
+    ...(config.reclaimBodyBuffersEvery !== undefined ? { reclaimBodyBuffersEvery: config.reclaimBodyBuffersEvery } : {}),
     ...(logger ? { logger } : {}),
     ...(config.onRequestEnd ? { onRequestEnd: config.onRequestEnd } : {}),
   });
@@ -200,12 +193,30 @@ export function createServer(config: ServerConfig): RegistryServer {
   };
 }
 
-function defaultStorage(rootDirectory: string | undefined): RegistryStorage {
-  if (!rootDirectory) throw new Error('createServer: either rootDirectory or storage is required');
-  return new OciLayoutStorage({ rootDirectory });
+/** The settings that belong to the Registry itself: given with a ready `registry`, they would be ignored. */
+const REGISTRY_SETTINGS = ['storage', 'deleteEnabled', 'maxManifestBytes', 'uploadExpiryMs', 'verifyBlobReads', 'onCorruptContent'] as const;
+
+function buildRegistry(config: ServerConfig): Registry {
+  const { logger } = config;
+  if (!config.storage) throw new TypeError('createServer: `storage` (a RegistryStorage) or `registry` is required');
+  return new Registry({
+    storage: config.storage,
+    ...(config.deleteEnabled !== undefined ? { deleteEnabled: config.deleteEnabled } : {}),
+    ...(config.maxManifestBytes !== undefined ? { maxManifestBytes: config.maxManifestBytes } : {}),
+    ...(config.uploadExpiryMs !== undefined ? { uploadExpiryMs: config.uploadExpiryMs } : {}),
+    ...(config.verifyBlobReads !== undefined ? { verifyBlobReads: config.verifyBlobReads } : {}),
+    onCorruptContent: (event) => {
+      logger?.error({ repository: event.repository, digest: event.digest, actual: event.actual }, 'corrupt blob: not served (run zot-cli scrub)');
+      config.onCorruptContent?.(event);
+    },
+  });
 }
 
-/** Creates the storage root (0700, as zot does) if missing. */
-export async function ensureRootDirectory(rootDirectory: string): Promise<void> {
-  await mkdir(rootDirectory, { recursive: true, mode: 0o700 });
+/** With a ready `registry`, the registry's own settings must not be given beside it. */
+function checkRegistrySettings(config: ServerConfig): void {
+  if (!config.registry) return;
+  const given = REGISTRY_SETTINGS.filter((key) => config[key] !== undefined);
+  if (given.length > 0) {
+    throw new TypeError(`createServer: ${given.join(', ')} belong to the Registry you pass as \`registry\`: set them when you build it`);
+  }
 }

@@ -42,7 +42,7 @@ async function writeAll(req: ReturnType<typeof httpRequest>, source: Readable): 
   }
 }
 
-describe('streaming through the koa adapter', () => {
+describe('streaming through the server', () => {
   let h: Harness;
   let expected: { digest: string; size: number };
   before(async () => {
