@@ -5,7 +5,7 @@
  * `repositories` map and the older one keyed by repository globs directly).
  */
 import type { Action } from '@zotjs/core';
-import { globToRegExp } from './policy/glob.js';
+import { globToRegExp } from '@zotjs/core';
 import { GROUP_SCHEMA, POLICY_SCHEMA, REPOSITORY_POLICY_SCHEMA, securityConfigSchema, type SchemaNode } from './schema.js';
 
 export interface TlsConfig {

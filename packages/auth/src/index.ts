@@ -13,5 +13,4 @@ export { escapeFilterValue, userSearchFilter } from './ldap/escape.js';
 export { MtlsAuthenticator, identityFromCertificate, verifiedClientCertificate } from './mtls.js';
 export { CertificateOrPasswordAuthenticator } from './composite.js';
 export { AccessControlAuthorizer, AuthenticatedOnlyAuthorizer, type AccessControlOptions } from './policy/access-control.js';
-export { globToRegExp, GlobSyntaxError } from './policy/glob.js';
 export { TlsMaterial, type TlsMaterialOptions, type SecureContextTarget } from './tls.js';
