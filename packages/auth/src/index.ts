@@ -1,6 +1,5 @@
 export * from './config.js';
-export { securityConfigSchema, type SchemaNode } from './schema.js';
-export { createSecurityFromConfig, type Security, type SecurityOptions } from './factory.js';
+export { createSecurity, createSecurityFromConfig, type Security, type SecurityOptions } from './factory.js';
 export { parseBasicAuthorization, type BasicAuthParse, type BasicCredentials } from './basic-auth.js';
 export { classifyHash, verifyPassword, type HashKind, type PasswordHash } from './htpasswd/hashes.js';
 export { HtpasswdFile, parseHtpasswd, type HtpasswdFileOptions, type HtpasswdParseResult } from './htpasswd/file.js';
