@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { ConfigError, configJsonSchema, loadConfigFile, type LoadedConfig } from '@zotjs/config';
+import { ConfigError, configJsonSchema, loadConfigFile, renderConfigReference, type LoadedConfig } from '@zotjs/config';
 import { EMBEDDED_DEFAULT_CONFIG } from './config/defaults.js';
 import { resolveSettings } from './config/settings.js';
 import { createLogger } from './logger.js';
@@ -12,8 +12,8 @@ Commands:
   serve [config]     Run the registry. Without a config file, the embedded default is used:
                      storage in ./zot-data, listening on 127.0.0.1:5000.
   verify <config>    Check a config file (JSON or YAML, zot's format) and exit.
-  schema             Print the JSON Schema of the config file (every key, its type, default and
-                     meaning; what verify checks).
+  schema             Print the JSON Schema of the config file: every key, its type, default and
+                     meaning, as verify checks them (--markdown: the same as a reference table).
   gc <config>        Run one garbage-collection pass over the config's storage and list what it
                      removed (--dry-run: only list; --json: the report as JSON). Safe beside a
                      running server.
@@ -85,11 +85,11 @@ async function verifyCommand(args: readonly string[], io: MainIo): Promise<numbe
 }
 
 function schemaCommand(args: readonly string[], io: MainIo): number {
-  if (args.length > 0) {
-    io.stderr('zot-cli schema: takes no arguments\n');
+  if (args.length > 1 || (args.length === 1 && args[0] !== '--markdown')) {
+    io.stderr('zot-cli schema: the only option is --markdown\n');
     return 2;
   }
-  io.stdout(`${JSON.stringify(configJsonSchema(), null, 2)}\n`);
+  io.stdout(args[0] === '--markdown' ? renderConfigReference() : `${JSON.stringify(configJsonSchema(), null, 2)}\n`);
   return 0;
 }
 

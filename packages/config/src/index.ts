@@ -23,3 +23,4 @@ export type { ConfigIssue } from './issues.js';
 export { loadConfigFile, parseConfig, parseConfigText, type LoadedConfig } from './load.js';
 export { configJsonSchema, type JsonSchema } from './json-schema.js';
 export { parseDuration, parseSeconds, DURATION_PATTERN, type DurationOptions } from './duration.js';
+export { renderConfigReference } from './reference.js';

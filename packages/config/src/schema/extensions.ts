@@ -20,9 +20,10 @@ export const logSchema = section(
 export const metricsSchema = section(
   {
     enable: flag({ default: METRICS_DEFAULTS.enable, description: 'serve Prometheus metrics (on once this section is present)' }),
-    prometheus: section({
-      path: text({ pattern: /^\/[A-Za-z0-9._~/-]*$/, patternHint: 'a path such as "/metrics"', default: METRICS_DEFAULTS.path, description: 'scrape path' }),
-    }),
+    prometheus: section(
+      { path: text({ pattern: /^\/[A-Za-z0-9._~/-]*$/, patternHint: 'a path such as "/metrics"', default: METRICS_DEFAULTS.path, description: 'scrape path (outside /v2/)' }) },
+      { description: 'where Prometheus scrapes' },
+    ),
   },
   { description: 'Prometheus metrics: request counts and latency by route, bytes pushed and pulled, repositories, storage, process' },
 );

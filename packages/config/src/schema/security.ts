@@ -4,7 +4,7 @@
  */
 import { globSyntaxProblem } from '@zotjs/core';
 import { z } from 'zod';
-import { parseSeconds } from '../duration.js';
+import { DURATION_PATTERN, parseSeconds } from '../duration.js';
 import { describeValue, flag, list, map, oneOf, port, section, text, withTraits, type Common } from './kit.js';
 
 export const ACTIONS = ['read', 'create', 'update', 'delete'] as const;
@@ -16,15 +16,16 @@ export const AUTH_DEFAULTS = { failDelay: 0 } as const;
 function seconds(options: Common & { positive?: boolean }): z.ZodUnion<readonly [z.ZodNumber, z.ZodString]> {
   const lead = `expected a ${options.positive ? 'positive' : 'non-negative'} number of seconds or a duration such as "2s"`;
   const error = (issue: { input?: unknown }): string => `${lead}, got ${describeValue(issue.input)}`;
-  const valid = (value: number | string): boolean => {
-    const s = parseSeconds(value);
-    return Number.isFinite(s) && (options.positive ? s > 0 : s >= 0);
-  };
-  return z.union([z.number({ error }).refine(valid, { error }), z.string({ error }).refine(valid, { error })], { error }).meta({
+  const positive = (value: number | string): boolean => !options.positive || parseSeconds(value) > 0;
+  const number = options.positive ? z.number({ error }).gt(0, { error }) : z.number({ error }).min(0, { error });
+  const text = z.string({ error }).regex(SECONDS_PATTERN, { error }).refine(positive, { error });
+  return z.union([number, text], { error }).meta({
     ...(options.description ? { description: options.description } : {}),
     ...(options.default !== undefined ? { default: options.default } : {}),
   });
 }
+
+const SECONDS_PATTERN = new RegExp(`^\\s*(?:\\d+\\.?\\d*|\\.\\d+)\\s*$|${DURATION_PATTERN.source}`);
 
 // An LDAP attribute name or OID; "" means the default.
 const ATTRIBUTE_NAME = /^(?:|[A-Za-z][A-Za-z0-9-]*|\d+(?:\.\d+)+)$/;
@@ -119,7 +120,7 @@ export const repositoryPolicySchema = section(
     defaultPolicy: actionList('actions any authenticated user gets on matching repositories'),
     anonymousPolicy: actionList('actions callers without credentials get on matching repositories'),
   },
-  { message: 'must be an object with policies, defaultPolicy or anonymousPolicy' },
+  { message: 'must be an object with policies, defaultPolicy or anonymousPolicy', description: 'who may do what on the repositories the glob matches' },
 );
 
 /** Repository glob -> policies; each glob is checked to be one (zot's doublestar syntax). */
@@ -141,7 +142,7 @@ export const accessControlSchema = withTraits(
     {
       repositories: repositoriesSchema,
       adminPolicy: policySchema.meta({ description: 'users and groups granted these actions on every repository' }),
-      groups: map(section({ users: names('members of the group') }, { message: 'must be an object with users' }), {
+      groups: map(section({ users: names('members of the group') }, { message: 'must be an object with users', description: 'a group' }), {
         description: 'group name -> {"users": [...]}, for backends without groups (htpasswd, mTLS)',
       }),
       metrics: section({ users: names('who may scrape /metrics (with auth on; default: any authenticated user)') }, { description: "zot's metrics access list" }),

@@ -62,7 +62,7 @@ export const retentionSchema = section(
           repositories: list(repositoryGlob, { description: 'repository globs the policy applies to ("**", "team/*", "{dev,prod}/**")' }),
           deleteReferrers: flag({ default: RETENTION_DEFAULTS.deleteReferrers, description: 'remove referrers whose subject is gone' }),
           deleteUntagged: flag({ default: RETENTION_DEFAULTS.deleteUntagged, description: 'remove untagged manifests no index references' }),
-          keepTags: list(section({ patterns: list(regex({ description: 'tags matching this are kept' })) }, { required: ['patterns'] }), {
+          keepTags: list(section({ patterns: list(regex(), { description: 'regular expressions; tags matching one are kept' }) }, { required: ['patterns'] }), {
             description: 'when present, tags matching none of the patterns are removed',
           }),
         },
