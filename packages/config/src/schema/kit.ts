@@ -34,8 +34,6 @@ export function describeValue(value: unknown, secret = false): string {
 export interface Traits {
   /** The phrase used after "expected" in messages, so a list can say "a list, each <item>". */
   expected?: string;
-  /** A secret: messages never repeat the value. */
-  secret?: boolean;
   /** An enumeration whose values are matched case-insensitively (see normalize.ts). */
   anyCase?: boolean;
   /** Unknown keys of this object go under this key when it is absent (an older zot layout; see normalize.ts). */
@@ -63,6 +61,7 @@ export function expectedPhrase(schema: z.ZodType): string {
 interface Wording {
   /** Replaces "expected <phrase>" (where a test pins auth's older "must be ..." wording). */
   message?: string;
+  /** A secret: messages describe its type, never its value; the JSON Schema marks it `writeOnly`. */
   secret?: boolean;
 }
 
@@ -79,7 +78,7 @@ function finish<S extends z.ZodType>(schema: S, expected: string, options: Commo
   // JSON Schema's own annotation for values that are written but never shown.
   if (options.secret) meta.writeOnly = true;
   const result = Object.keys(meta).length > 0 ? (schema.meta(meta) as S) : schema;
-  return withTraits(result, { expected, ...(options.secret ? { secret: true } : {}) });
+  return withTraits(result, { expected });
 }
 
 export function text(

@@ -76,29 +76,29 @@ export const retentionSchema = section(
 
 export const storageSchema = withTraits(
   section(
-  {
-    rootDirectory: text({ nonEmpty: true, default: STORAGE_DEFAULTS.rootDirectory, description: 'where repositories are stored, one OCI image layout each' }),
-    storageDriver: storageDriverSchema,
-    dedupe: flag({ default: STORAGE_DEFAULTS.dedupe, description: 'store identical blobs once across repositories (hard links)' }),
-    indexCacheMs: integer({
-      min: 0,
-      max: 60000,
-      default: STORAGE_DEFAULTS.indexCacheMs,
-      description:
-        "with watch off: trust the cached index.json of a repository this many ms before checking the file again (0: every read checks). Writes of this server are seen at once; another process's (zot-cli gc) within the window",
-    }),
-    watch: flag({
-      default: STORAGE_DEFAULTS.watch,
-      description:
-        "trust cached index.json files and blob sizes while an inotify watch of their folder reports no change, so manifest GETs and blob HEADs need no stat. Turn off on network filesystems, where other hosts' changes raise no events",
-    }),
-    gc: flag({ default: STORAGE_DEFAULTS.gc, description: 'garbage-collect unreferenced blobs, untagged manifests and abandoned uploads in the background' }),
-    gcDelay: duration({ default: STORAGE_DEFAULTS.gcDelay, description: 'how old an unreferenced blob must be before gc removes it' }),
-    gcInterval: duration({ default: STORAGE_DEFAULTS.gcInterval, description: 'how often gc runs' }),
-    retention: retentionSchema,
-    verifyBlobReads: flag({ default: STORAGE_DEFAULTS.verifyBlobReads, description: 're-hash every whole-blob read while it streams; a corrupt blob is never served whole' }),
-  },
-  { description: 'where and how repositories are stored' },
+    {
+      rootDirectory: text({ nonEmpty: true, default: STORAGE_DEFAULTS.rootDirectory, description: 'where repositories are stored, one OCI image layout each' }),
+      storageDriver: storageDriverSchema,
+      dedupe: flag({ default: STORAGE_DEFAULTS.dedupe, description: 'store identical blobs once across repositories (hard links)' }),
+      indexCacheMs: integer({
+        min: 0,
+        max: 60000,
+        default: STORAGE_DEFAULTS.indexCacheMs,
+        description:
+          "with watch off: trust the cached index.json of a repository this many ms before checking the file again (0: every read checks). Writes of this server are seen at once; another process's (zot-cli gc) within the window",
+      }),
+      watch: flag({
+        default: STORAGE_DEFAULTS.watch,
+        description:
+          "trust cached index.json files and blob sizes while an inotify watch of their folder reports no change, so manifest GETs and blob HEADs need no stat. Turn off on network filesystems, where other hosts' changes raise no events",
+      }),
+      gc: flag({ default: STORAGE_DEFAULTS.gc, description: 'garbage-collect unreferenced blobs, untagged manifests and abandoned uploads in the background' }),
+      gcDelay: duration({ default: STORAGE_DEFAULTS.gcDelay, description: 'how old an unreferenced blob must be before gc removes it' }),
+      gcInterval: duration({ default: STORAGE_DEFAULTS.gcInterval, description: 'how often gc runs' }),
+      retention: retentionSchema,
+      verifyBlobReads: flag({ default: STORAGE_DEFAULTS.verifyBlobReads, description: 're-hash every whole-blob read while it streams; a corrupt blob is never served whole' }),
+    },
+    { description: 'where and how repositories are stored' },
   ),
   // Case-sensitive for now: a test pins that `storage.rootdirectory` is refused with a suggestion.
   // zot reads every key case-insensitively; dropping this trait makes this section do so too.
