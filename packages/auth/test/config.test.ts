@@ -1,6 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { parseDuration, parseSecurityConfig, SecurityConfigError, validateSecurityConfig } from '../src/config.js';
+import { parseSeconds as parseDuration } from '@zotjs/config';
+import { parseSecurityConfig, SecurityConfigError, validateSecurityConfig } from '../src/config.js';
 
 // zot's examples/config-ldap.json `http` section.
 const zotLdapExample = {

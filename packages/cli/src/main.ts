@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
+import { ConfigError, configJsonSchema, loadConfigFile, renderConfigReference, type LoadedConfig } from '@zotjs/config';
 import { EMBEDDED_DEFAULT_CONFIG } from './config/defaults.js';
-import { ConfigError, loadConfigFile, type LoadedConfig } from './config/load.js';
 import { resolveSettings } from './config/settings.js';
 import { createLogger } from './logger.js';
 import { isClusterWorker, processStopSignal, superviseWorkers } from '@zotjs/server/workers';
@@ -12,6 +12,8 @@ Commands:
   serve [config]     Run the registry. Without a config file, the embedded default is used:
                      storage in ./zot-data, listening on 127.0.0.1:5000.
   verify <config>    Check a config file (JSON or YAML, zot's format) and exit.
+  schema             Print the JSON Schema of the config file: every key, its type, default and
+                     meaning, as verify checks them (--markdown: the same as a reference table).
   gc <config>        Run one garbage-collection pass over the config's storage and list what it
                      removed (--dry-run: only list; --json: the report as JSON). Safe beside a
                      running server.
@@ -53,6 +55,8 @@ export async function main(argv: readonly string[], io: MainIo = processIo): Pro
       return 0;
     case 'verify':
       return verifyCommand(rest, io);
+    case 'schema':
+      return schemaCommand(rest, io);
     case 'serve':
       return serveCommand(rest, io);
     // Loaded on use: the primary of a multi-process server stays small (it never serves).
@@ -78,6 +82,15 @@ async function verifyCommand(args: readonly string[], io: MainIo): Promise<numbe
   } catch (err) {
     return reportConfigError(err, io);
   }
+}
+
+function schemaCommand(args: readonly string[], io: MainIo): number {
+  if (args.length > 1 || (args.length === 1 && args[0] !== '--markdown')) {
+    io.stderr('zot-cli schema: the only option is --markdown\n');
+    return 2;
+  }
+  io.stdout(args[0] === '--markdown' ? renderConfigReference() : `${JSON.stringify(configJsonSchema(), null, 2)}\n`);
+  return 0;
 }
 
 async function serveCommand(args: readonly string[], io: MainIo): Promise<number> {

@@ -3,8 +3,8 @@
  * over the storage a config describes, safe beside a running server on the same storage.
  */
 import { collectGarbage, scrubStorage, type GcReport, type RepositoryScrubReport, type ScrubProgress, type ScrubReport } from '@zotjs/core';
+import { ConfigError, loadConfigFile } from '@zotjs/config';
 import { pino } from 'pino';
-import { ConfigError, loadConfigFile } from './config/load.js';
 import { resolveSettings, type Settings } from './config/settings.js';
 import type { MainIo } from './main.js';
 import { openStorage } from './maintenance.js';

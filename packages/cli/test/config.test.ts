@@ -4,7 +4,7 @@ import { spawnSync } from 'node:child_process';
 import { chmodSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { ConfigError, loadConfigFile, parseConfig } from '../src/config/load.js';
+import { ConfigError, loadConfigFile, parseConfig } from '@zotjs/config';
 import { EMBEDDED_DEFAULT_CONFIG } from '../src/config/defaults.js';
 import { resolveSettings } from '../src/config/settings.js';
 import { availableParallelism } from 'node:os';

@@ -12,6 +12,7 @@ export type { UploadSessionEvent, UploadSessionSharing } from './http/upload-lim
 export { registryRoutes, templatePattern, type RouteDefinition, type RouteContext, type HttpMethod, type JsonSchema } from './http/routes.js';
 export * from './http/openapi.js';
 export { KeyedMutex } from './util/keyed-mutex.js';
+export { globToRegExp, globSyntaxProblem, matchesGlob, GlobSyntaxError } from './glob.js';
 export {
   collectGarbage,
   type GarbageCollectOptions,
@@ -32,5 +33,4 @@ export {
   type RepositoryScrubReport,
 } from './maintenance/scrub.js';
 export { runPeriodically, type PeriodicTask, type PeriodicOptions } from './maintenance/schedule.js';
-export { matchesGlob } from './maintenance/manifests.js';
 export { CorruptContentError } from './util/verifying-stream.js';

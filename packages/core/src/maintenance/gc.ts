@@ -24,7 +24,8 @@
 import type { Logger } from '../http/handler.js';
 import { manifestKind } from '../media-types.js';
 import { REF_NAME_ANNOTATION, type Descriptor, type RegistryStorage, type RepositoryIndex } from '../storage.js';
-import { ManifestLoader, localBlobs, matchesGlob, type LoadedManifest } from './manifests.js';
+import { matchesGlob } from '../glob.js';
+import { ManifestLoader, localBlobs, type LoadedManifest } from './manifests.js';
 
 export interface GarbageCollectOptions {
   /** Unreferenced blobs and leftovers younger than this are kept (ms; default 1 hour, zot's gcDelay). */
@@ -54,7 +55,7 @@ export interface RetentionOptions {
 }
 
 export interface RetentionPolicy {
-  /** Repository globs (`**`, `*`, `?`). */
+  /** Repository globs, zot's syntax (`**`, `team/*`, `{a,b}`; see `matchesGlob`). */
   repositories: readonly string[];
   /** Remove referrers whose subject is gone (default false). */
   deleteReferrers?: boolean;

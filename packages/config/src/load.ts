@@ -1,22 +1,13 @@
+/** Reading a config file: JSON or YAML by extension, then {@link checkConfig}. */
 import { readFile } from 'node:fs/promises';
 import { extname, resolve } from 'node:path';
 import yaml from 'js-yaml';
-import { configSchema, type ZotConfig } from './schema.js';
-import { validate, type ConfigIssue } from './schema-kit.js';
-
-/** A config that cannot be used; the message says why, with the key's path when there is one. */
-export class ConfigError extends Error {
-  readonly issues: readonly ConfigIssue[];
-  constructor(message: string, issues: readonly ConfigIssue[] = []) {
-    super(issues.length === 0 ? message : `${message}:\n${issues.map((i) => `  ${i.path}: ${i.message}`).join('\n')}`);
-    this.name = 'ConfigError';
-    this.issues = issues;
-  }
-}
+import type { ZotConfig } from './schema/index.js';
+import { checkConfig, ConfigError } from './validate.js';
 
 export interface LoadedConfig {
   config: ZotConfig;
-  /** Absolute path of the file, or undefined for the embedded default. */
+  /** Absolute path of the file, or undefined for a config that came from no file (an embedded default). */
   path?: string;
 }
 
@@ -38,13 +29,11 @@ export async function loadConfigFile(file: string): Promise<LoadedConfig> {
 
 /** Parses and validates config text; `source` names it in messages and picks the format by extension. */
 export function parseConfig(text: string, source: string): ZotConfig {
-  const raw = parseText(text, source);
-  const result = validate(configSchema, raw);
-  if (!result.ok) throw new ConfigError(`invalid config ${source}`, result.issues);
-  return result.value;
+  return checkConfig(parseConfigText(text, source), source);
 }
 
-function parseText(text: string, source: string): unknown {
+/** The text parsed as JSON or YAML (by `source`'s extension), not yet validated. */
+export function parseConfigText(text: string, source: string): unknown {
   const ext = extname(source).toLowerCase();
   if (text.trim() === '') throw new ConfigError(`config file is empty: ${source}`);
   if (ext === '.json') return parseJson(text, source);
