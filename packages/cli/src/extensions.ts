@@ -2,16 +2,19 @@ import { readFileSync } from 'node:fs';
 import { createExtensions, type Extensions } from '@zotjs/extensions';
 import type { Logger } from 'pino';
 import type { Settings } from './config/settings.js';
+import { openStorage } from './maintenance.js';
 import { isClusterWorker } from './workers.js';
 
 /**
  * The operations endpoints the config asks for: health probes (always, as zot), Prometheus
  * metrics (`extensions.metrics`), OpenAPI and Swagger UI (`http.swagger`), the audit log (`log.audit`).
+ * Health and the storage gauges look at the server's own storage (the same instance, still
+ * opening here), so with S3 they ask the bucket.
  */
 export function buildExtensions(settings: Settings, logger: Logger): Extensions {
   const auth = authOf(settings);
   return createExtensions({
-    rootDirectory: settings.storage.rootDirectory,
+    storage: openStorage(settings, logger),
     version: cliVersion(),
     title: 'zot-ts OCI registry',
     swagger: settings.http.swagger,
