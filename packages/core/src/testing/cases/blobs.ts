@@ -1,21 +1,22 @@
 import assert from 'node:assert/strict';
-import { type RegistryStorage } from '../../storage.js';
 import {
   bytes,
   collect,
   digestOfBytes,
   eventually,
   sorted,
+  storageTest,
   streamOf,
   uploadId,
-  withStorage,
 } from '../fixtures.js';
 import type { StorageFactory, TestFunctions } from '../types.js';
 
-/** Blobs: exact bytes, ranges, aborted reads, mounts, deletes, the listings garbage collection walks, and the touch/conditional-delete rule that keeps its grace period safe. */
+/**
+ * Blobs: exact bytes, ranges, aborted reads, mounts, deletes, the listings garbage collection
+ * walks, and the touch/conditional-delete rule that keeps its grace period safe.
+ */
 export function registerBlobCases(t: TestFunctions, factory: StorageFactory): void {
-  const test = (name: string, work: (storage: RegistryStorage) => Promise<void>): unknown =>
-    t.it(name, () => withStorage(factory, ({ storage }) => work(storage)));
+  const test = storageTest(t, factory);
 
   t.describe('blobs', () => {
     test('putBlob stores the exact bytes (sha256 and sha512, empty to multi-chunk)', async (storage) => {

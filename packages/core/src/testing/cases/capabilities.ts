@@ -1,7 +1,6 @@
 import assert from 'node:assert/strict';
 import type { RepositoryUsage } from '../../storage-capabilities.js';
-import type { RegistryStorage } from '../../storage.js';
-import { adding, bytes, collect, digestOfBytes, entry, failingStream, streamOf, tagsOf, uploadId, withStorage } from '../fixtures.js';
+import { adding, bytes, collect, digestOfBytes, entry, failingStream, storageTest, streamOf, tagsOf, uploadId } from '../fixtures.js';
 import type { StorageFactory, TestFunctions } from '../types.js';
 
 /**
@@ -9,8 +8,7 @@ import type { StorageFactory, TestFunctions } from '../types.js';
  * backend lists it in `capabilities`, and passes when it does not (core then uses its fallback).
  */
 export function registerCapabilityCases(t: TestFunctions, factory: StorageFactory): void {
-  const test = (name: string, work: (storage: RegistryStorage) => Promise<void>): unknown =>
-    t.it(name, () => withStorage(factory, ({ storage }) => work(storage)));
+  const test = storageTest(t, factory);
 
   t.describe('optional capabilities', () => {
     test('a version commitUpload resolves to is what blobVersion answers for the new blob', async (storage) => {

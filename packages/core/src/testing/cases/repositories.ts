@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { RegistryError } from '../../errors.js';
-import { type RegistryStorage, type RepositoryIndex } from '../../storage.js';
+import type { RepositoryIndex } from '../../storage.js';
 import {
   adding,
   bytes,
@@ -8,16 +8,15 @@ import {
   digestOfBytes,
   entry,
   sorted,
+  storageTest,
   tagsOf,
   uploadId,
-  withStorage,
 } from '../fixtures.js';
 import type { KitSettings, StorageFactory, TestFunctions } from '../types.js';
 
 /** Not-found answers, repositories created on demand and kept apart, and atomic index updates. */
 export function registerRepositoryCases(t: TestFunctions, factory: StorageFactory, settings: KitSettings): void {
-  const test = (name: string, work: (storage: RegistryStorage) => Promise<void>): unknown =>
-    t.it(name, () => withStorage(factory, ({ storage }) => work(storage)));
+  const test = storageTest(t, factory);
 
   t.describe('not found', () => {
     test('answers undefined or false on an empty storage, never throws', async (storage) => {

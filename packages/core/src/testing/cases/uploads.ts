@@ -1,21 +1,23 @@
 import assert from 'node:assert/strict';
 import { RegistryError } from '../../errors.js';
-import { UploadOffsetError, type RegistryStorage } from '../../storage.js';
+import { UploadOffsetError } from '../../storage.js';
 import {
   bytes,
   collect,
   digestOfBytes,
   failingStream,
+  storageTest,
   streamOf,
   uploadId,
-  withStorage,
 } from '../fixtures.js';
 import type { StorageFactory, TestFunctions } from '../types.js';
 
-/** Upload sessions: appends at the right offset only, prefixes kept on failure, atomic commits of verified sizes, sessions kept apart. */
+/**
+ * Upload sessions: appends at the right offset only, prefixes kept on failure, atomic commits of
+ * verified sizes, sessions kept apart.
+ */
 export function registerUploadCases(t: TestFunctions, factory: StorageFactory): void {
-  const test = (name: string, work: (storage: RegistryStorage) => Promise<void>): unknown =>
-    t.it(name, () => withStorage(factory, ({ storage }) => work(storage)));
+  const test = storageTest(t, factory);
 
   t.describe('uploads', () => {
     test('a new session is empty and knows when it started', async (storage) => {
