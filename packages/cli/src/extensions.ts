@@ -4,15 +4,18 @@ import { createExtensions, type Extensions } from '@zotjs/extensions';
 import type { Logger } from 'pino';
 import type { Settings } from './config/settings.js';
 import { isClusterWorker } from '@zotjs/server/workers';
+import { openStorage } from './maintenance.js';
 
 /**
  * The operations endpoints the config asks for: health probes (always, as zot), Prometheus
  * metrics (`extensions.metrics`), OpenAPI and Swagger UI (`http.swagger`), the audit log (`log.audit`).
+ * Health and the storage gauges look at the server's own storage (the same instance, still
+ * opening here), so with S3 they ask the bucket.
  */
 export function buildExtensions(settings: Settings, logger: Logger): Extensions {
   const security = summarizeSecurity(resolveSecurityConfig(settings.config.http));
   return createExtensions({
-    rootDirectory: settings.storage.rootDirectory,
+    storage: openStorage(settings, logger),
     version: cliVersion(),
     title: 'zot-ts OCI registry',
     swagger: settings.http.swagger,

@@ -4,8 +4,24 @@ import type { Logger } from 'pino';
 import type { Settings } from './config/settings.js';
 import { buildStorage } from './storage.js';
 
-/** The storage the config describes: `storage.storageDriver` (S3), else OCI layouts in rootDirectory. */
-export async function openStorage(settings: Settings, logger: Logger): Promise<RegistryStorage> {
+// One storage per loaded config: the server, its extensions (health, usage) and its background
+// maintenance share the instance (one S3 client, one set of caches and watches).
+const opened = new WeakMap<Settings, Promise<RegistryStorage>>();
+
+/**
+ * The storage the config describes: `storage.storageDriver` (S3), else OCI layouts in
+ * rootDirectory. Opened once per settings object; later calls get the same instance.
+ */
+export function openStorage(settings: Settings, logger: Logger): Promise<RegistryStorage> {
+  let storage = opened.get(settings);
+  if (!storage) {
+    storage = open(settings, logger);
+    opened.set(settings, storage);
+  }
+  return storage;
+}
+
+async function open(settings: Settings, logger: Logger): Promise<RegistryStorage> {
   return (await buildStorage(settings, logger)) ?? new OciLayoutStorage({
       rootDirectory: settings.storage.rootDirectory,
       dedupe: settings.storage.dedupe,

@@ -3,6 +3,7 @@ export * from './digest.js';
 export * from './names.js';
 export * from './media-types.js';
 export * from './storage.js';
+export * from './storage-capabilities.js';
 export * from './auth.js';
 export { parseManifest, referrerArtifactType, type ManifestInfo } from './manifest.js';
 export * from './registry.js';

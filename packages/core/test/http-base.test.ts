@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { MediaTypes, type Action, type AuthRequest, type AuthResult, type Authenticator, type Authorizer, type Identity, type Logger } from '../src/index.js';
-import { MemoryStorage } from './support/memory-storage.js';
+import { MemoryStorage } from '../src/testing/index.js';
 import { Client, assertError, digestOf, json, testRegistry } from './support/http.js';
 import { Registry, createRegistryHandler, type RegistryStorage } from '../src/index.js';
 

@@ -3,7 +3,7 @@ import { createHash } from 'node:crypto';
 import { Readable } from 'node:stream';
 import { describe, it } from 'node:test';
 import { Registry, createRegistryHandler, type RegistryHandler, type UploadSessionEvent, type UploadSessionSharing } from '../src/index.js';
-import { MemoryStorage } from './support/memory-storage.js';
+import { MemoryStorage } from '../src/testing/index.js';
 
 function handlerWith(maxUploadSessionsPerClient: number, uploadExpiryMs = 60_000): RegistryHandler {
   return createRegistryHandler({ registry: new Registry({ storage: new MemoryStorage(), uploadExpiryMs }), maxUploadSessionsPerClient });

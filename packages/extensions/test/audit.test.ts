@@ -27,7 +27,7 @@ describe('audit log', () => {
   it('writes one JSON line per mutating request: who, what, repository, digest, result', async () => {
     const h = await harness();
     const file = join(h.root, '..', `${h.root.split('/').pop()}-audit`, 'audit.log');
-    const ext = createExtensions({ rootDirectory: h.root, version: '1', auditFile: file });
+    const ext = createExtensions({ storage: h.storage, version: '1', auditFile: file });
     const api = await harness({ root: h.root, extraRoutes: ext.routes, authenticator });
     try {
       const image = await pushImage(api.handler, 'library/app', 'v1');

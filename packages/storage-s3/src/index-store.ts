@@ -1,5 +1,5 @@
 import { GetObjectCommand, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
-import { KeyedMutex, emptyIndex, type IndexUpdate, type RepositoryIndex } from '@zotjs/core';
+import { KeyedMutex, emptyIndex, parseIndex, type IndexUpdate, type RepositoryIndex } from '@zotjs/core';
 import { ifMatchValue, type ConditionalStyle } from './conditional.js';
 import type { KeyLayout } from './keys.js';
 import { isConditionFailed, isNotFound, isNotModified, sleep } from './s3-util.js';
@@ -108,15 +108,4 @@ export class IndexStore {
     if (out.ETag) this.cache.set(repository, { etag: out.ETag, index });
     else this.cache.delete(repository);
   }
-}
-
-function parseIndex(text: string, repository: string): RepositoryIndex {
-  try {
-    const index = JSON.parse(text) as RepositoryIndex;
-    if (index && Array.isArray(index.manifests)) return index;
-  } catch {
-    // fall through
-  }
-  // index.json is only ever replaced whole, so this means someone edited it by hand.
-  throw new Error(`index.json of repository ${repository} is not a valid image index`);
 }

@@ -126,8 +126,9 @@ export async function collectGarbage(storage: RegistryStorage, options: GarbageC
     report.totals.uploads += result.uploads.length;
     options.onRepository?.(result);
   }
-  if (!dryRun && !options.repositories && storage.removeLeftovers) {
-    report.totals.leftovers = await storage.removeLeftovers(new Date(now() - (options.delayMs ?? HOUR)));
+  const leftovers = storage.capabilities?.leftovers;
+  if (!dryRun && !options.repositories && leftovers) {
+    report.totals.leftovers = await leftovers.removeLeftovers(new Date(now() - (options.delayMs ?? HOUR)));
   }
   report.durationMs = Date.now() - started;
   options.logger?.info({ ...report.totals, dryRun, durationMs: report.durationMs }, 'gc: pass done');

@@ -1,15 +1,13 @@
 import assert from 'node:assert/strict';
 import { Readable } from 'node:stream';
-import { RegistryError, type ErrorCode } from '../errors.js';
-import { createRegistryHandler } from '../http/handler.js';
-import type { HandledResponse } from '../http/types.js';
-import { MediaTypes } from '../media-types.js';
-import { Registry } from '../registry.js';
-import type { RegistryStorage } from '../storage.js';
-import { bytes, collect, digestOfBytes, streamOf, withStorage } from './fixtures.js';
-import type { StorageContractOptions, StorageFactory, TestFunctions } from './types.js';
-
-type Settings = Required<Omit<StorageContractOptions, 'test'>>;
+import { RegistryError, type ErrorCode } from '../../errors.js';
+import { createRegistryHandler } from '../../http/handler.js';
+import type { HandledResponse } from '../../http/types.js';
+import { MediaTypes } from '../../media-types.js';
+import { Registry } from '../../registry.js';
+import type { RegistryStorage } from '../../storage.js';
+import { bytes, collect, digestOfBytes, streamOf, withStorage } from '../fixtures.js';
+import type { KitSettings, StorageFactory, TestFunctions } from '../types.js';
 
 interface PushedBlob {
   digest: string;
@@ -18,7 +16,7 @@ interface PushedBlob {
 }
 
 /** The engine-level part: core's Registry (and its HTTP handler) running over the backend. */
-export function registerRegistryCases(t: TestFunctions, factory: StorageFactory, settings: Settings): void {
+export function registerRegistryCases(t: TestFunctions, factory: StorageFactory, settings: KitSettings): void {
   const test = (name: string, work: (registry: Registry, storage: RegistryStorage) => Promise<void>): unknown =>
     t.it(name, () => withStorage(factory, ({ storage }) => work(new Registry({ storage }), storage)));
 
