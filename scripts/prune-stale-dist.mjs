@@ -16,7 +16,9 @@ const SUFFIXES = ['.js', '.js.map', '.d.ts', ...(base.declarationMap ? ['.d.ts.m
 function projects() {
   const packages = join(repoRoot, 'packages');
   return [
-    ...readdirSync(packages, { withFileTypes: true }).filter((e) => e.isDirectory()).map((e) => join(packages, e.name)),
+    ...readdirSync(packages, { withFileTypes: true })
+      .filter((e) => e.isDirectory())
+      .map((e) => join(packages, e.name)),
     join(repoRoot, 'examples'),
   ];
 }
@@ -33,7 +35,7 @@ function prune(project, dir) {
     }
     if (entry.name.endsWith('.tsbuildinfo')) continue;
     const suffix = SUFFIXES.filter((s) => entry.name.endsWith(s)).sort((a, b) => b.length - a.length)[0];
-    const source = suffix && join(project, relative(join(project, 'dist'), path).slice(0, -suffix.length) + '.ts');
+    const source = suffix && join(project, `${relative(join(project, 'dist'), path).slice(0, -suffix.length)}.ts`);
     if (source && existsSync(source)) continue;
     unlinkSync(path);
     removed++;

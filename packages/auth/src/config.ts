@@ -188,5 +188,10 @@ export function summarizeSecurity(config: SecurityConfig): SecuritySummary {
   const passwordLogin = config.auth?.htpasswd !== undefined || config.auth?.ldap !== undefined;
   const clientCertificates = config.tls?.cacert !== undefined;
   const metricsUsers = config.accessControl?.metrics?.users;
-  return { authentication: passwordLogin || clientCertificates, passwordLogin, clientCertificates, ...(metricsUsers ? { metricsUsers } : {}) };
+  return {
+    authentication: passwordLogin || clientCertificates,
+    passwordLogin,
+    clientCertificates,
+    ...(metricsUsers ? { metricsUsers } : {}),
+  };
 }

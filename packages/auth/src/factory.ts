@@ -105,7 +105,13 @@ async function buildSecurity(config: SecurityConfig, options: SecurityOptions): 
 
   logger?.info(
     {
-      tls: tls ? (tls.rejectUnauthorized ? 'mutual (client certificate required)' : tls.requestCert ? 'mutual or password' : 'server only') : 'off',
+      tls: tls
+        ? tls.rejectUnauthorized
+          ? 'mutual (client certificate required)'
+          : tls.requestCert
+            ? 'mutual or password'
+            : 'server only'
+        : 'off',
       authentication: [...verifiers.map((v) => v.name), ...(tls?.requestCert ? ['mtls'] : [])],
       accessControl: config.accessControl !== undefined,
     },

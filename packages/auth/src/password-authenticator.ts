@@ -65,7 +65,13 @@ export class PasswordAuthenticator implements Authenticator {
     return attempt;
   }
 
-  private async verify(key: string, username: string, password: string, address: string | undefined, versions: Map<string, number>): Promise<AuthResult> {
+  private async verify(
+    key: string,
+    username: string,
+    password: string,
+    address: string | undefined,
+    versions: Map<string, number>,
+  ): Promise<AuthResult> {
     const permit = await this.limiter.beforeAttempt(address);
     if (!permit.allowed) {
       this.logger?.warn({ remoteAddress: address, username }, 'authentication refused: too many failed attempts from this address');

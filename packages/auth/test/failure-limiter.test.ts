@@ -42,12 +42,22 @@ test('after the free failures, attempts from that address are spaced by a doubli
 
 test('parallel attempts from a penalised address are queued, and refused when the queue is too long', async () => {
   let now = 0;
-  const limiter = new FailureLimiter({ freeFailures: 1, basePenaltyMs: 1000, maxPenaltyMs: 1000, maxWaitMs: 2500, now: () => now, sleep: async () => {} });
+  const limiter = new FailureLimiter({
+    freeFailures: 1,
+    basePenaltyMs: 1000,
+    maxPenaltyMs: 1000,
+    maxWaitMs: 2500,
+    now: () => now,
+    sleep: async () => {},
+  });
   await limiter.onFailure('a');
   const permits = [];
   for (let i = 0; i < 5; i++) permits.push(await limiter.beforeAttempt('a'));
   // Slots at 1000, 2000 are within 2500 ms; the next ones would wait 3000 ms and more.
-  assert.deepEqual(permits.map((p) => p.allowed), [true, true, false, false, false]);
+  assert.deepEqual(
+    permits.map((p) => p.allowed),
+    [true, true, false, false, false],
+  );
   now = 10_000;
   assert.equal((await limiter.beforeAttempt('a')).allowed, true);
 });

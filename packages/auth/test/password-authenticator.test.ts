@@ -42,7 +42,10 @@ class Counting implements PasswordVerifier {
   }
 }
 
-async function htpasswdBackend(users: Record<string, string>, checkIntervalMs = 0): Promise<{ file: HtpasswdFile; path: string; dir: string }> {
+async function htpasswdBackend(
+  users: Record<string, string>,
+  checkIntervalMs = 0,
+): Promise<{ file: HtpasswdFile; path: string; dir: string }> {
   const dir = await mkdtemp(join(tmpdir(), 'zot-pwauth-'));
   const path = join(dir, 'htpasswd');
   for (const [user, pw] of Object.entries(users)) await htpasswdSet(path, user, pw, 'bcrypt');

@@ -16,6 +16,11 @@ if (typeof globalThis.gc !== 'function') {
 }
 
 main(process.argv.slice(2)).then(
-  (code) => { if (typeof code === 'number') process.exitCode = code; },
-  (err) => { console.error(`zot-cli: ${err instanceof Error ? err.message : String(err)}`); process.exitCode = 1; },
+  (code) => {
+    if (typeof code === 'number') process.exitCode = code;
+  },
+  (err) => {
+    console.error(`zot-cli: ${err instanceof Error ? err.message : String(err)}`);
+    process.exitCode = 1;
+  },
 );

@@ -27,7 +27,12 @@ export function buildExtensions(settings: Settings, logger: Logger): Extensions 
             path: settings.metrics.path,
             // As zot: with auth on, scraping needs a login, and one of accessControl.metrics.users when listed.
             ...(security.authentication
-              ? { requireUser: { challenge: `Basic realm="${settings.http.realm}"`, ...(security.metricsUsers ? { users: security.metricsUsers } : {}) } }
+              ? {
+                  requireUser: {
+                    challenge: `Basic realm="${settings.http.realm}"`,
+                    ...(security.metricsUsers ? { users: security.metricsUsers } : {}),
+                  },
+                }
               : {}),
           },
         }

@@ -1,3 +1,4 @@
+import type { MainIo } from './io.js';
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { ConfigError, configJsonSchema, loadConfigFile, renderConfigReference, type LoadedConfig } from '@zotjs/config';
@@ -28,10 +29,7 @@ Environment:
   ZOT_SHUTDOWN_DEADLINE_MS   How long in-flight requests get to finish on SIGINT/SIGTERM (default 10000).
 `;
 
-export interface MainIo {
-  stdout: (text: string) => void;
-  stderr: (text: string) => void;
-}
+export type { MainIo } from './io.js';
 
 const processIo: MainIo = {
   stdout: (text) => process.stdout.write(text),

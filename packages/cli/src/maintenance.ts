@@ -22,12 +22,15 @@ export function openStorage(settings: Settings, logger: Logger): Promise<Registr
 }
 
 async function open(settings: Settings, logger: Logger): Promise<RegistryStorage> {
-  return (await buildStorage(settings, logger)) ?? new OciLayoutStorage({
+  return (
+    (await buildStorage(settings, logger)) ??
+    new OciLayoutStorage({
       rootDirectory: settings.storage.rootDirectory,
       dedupe: settings.storage.dedupe,
       indexRevalidateMs: settings.storage.indexCacheMs,
       watch: settings.storage.watch,
-    });
+    })
+  );
 }
 
 export interface Maintenance {
@@ -46,16 +49,25 @@ export function startMaintenance(storage: RegistryStorage, settings: Settings, l
   if (maintenance.gc) {
     const gcLogger = logger.child({ task: 'gc' });
     tasks.push(
-      runPeriodically((signal) => collectGarbage(storage, { ...maintenance.gcOptions, signal, logger: gcLogger }), maintenance.gcIntervalMs, {
-        name: 'gc',
-        logger: gcLogger,
-      }),
+      runPeriodically(
+        (signal) => collectGarbage(storage, { ...maintenance.gcOptions, signal, logger: gcLogger }),
+        maintenance.gcIntervalMs,
+        {
+          name: 'gc',
+          logger: gcLogger,
+        },
+      ),
     );
     logger.info({ intervalMs: maintenance.gcIntervalMs, delayMs: maintenance.gcOptions.delayMs }, 'gc: scheduled');
   }
   if (maintenance.scrub) {
     const scrubLogger = logger.child({ task: 'scrub' });
-    tasks.push(runPeriodically((signal) => scrubStorage(storage, { signal, logger: scrubLogger }), maintenance.scrub.intervalMs, { name: 'scrub', logger: scrubLogger }));
+    tasks.push(
+      runPeriodically((signal) => scrubStorage(storage, { signal, logger: scrubLogger }), maintenance.scrub.intervalMs, {
+        name: 'scrub',
+        logger: scrubLogger,
+      }),
+    );
     logger.info({ intervalMs: maintenance.scrub.intervalMs }, 'scrub: scheduled');
   }
   return {

@@ -1,7 +1,14 @@
 import { mkdir } from 'node:fs/promises';
 import type { Security } from '@zotjs/auth';
 import type { Extensions } from '@zotjs/extensions';
-import { createServer, DEFAULT_RECLAIM_EVERY_BYTES, isClusterWorker, runsMaintenance, shareUploadSessions, type RegistryServer } from '@zotjs/server';
+import {
+  createServer,
+  DEFAULT_RECLAIM_EVERY_BYTES,
+  isClusterWorker,
+  runsMaintenance,
+  shareUploadSessions,
+  type RegistryServer,
+} from '@zotjs/server';
 import type { Logger } from 'pino';
 import type { Settings } from './config/settings.js';
 import { buildExtensions } from './extensions.js';
@@ -23,7 +30,12 @@ export interface ServeOptions {
  * Builds the server the config describes. Features configured in the file (auth, access
  * control, TLS, extensions) plug in here as they are added.
  */
-export async function buildServer(settings: Settings, logger: Logger, extensions?: Extensions, security?: Security): Promise<RegistryServer> {
+export async function buildServer(
+  settings: Settings,
+  logger: Logger,
+  extensions?: Extensions,
+  security?: Security,
+): Promise<RegistryServer> {
   const storage = await openStorage(settings, logger); // storage.storageDriver (S3), else OCI layouts in rootDirectory
   const { limits } = settings.maintenance;
   return createServer({

@@ -13,7 +13,13 @@ export async function buildStorage(settings: Settings, logger: Logger): Promise<
   const { S3Storage, optionsFromDriverConfig } = await loadS3Backend();
   const options = optionsFromDriverConfig(driver as Record<string, unknown>);
   logger.info(
-    { storageDriver: 's3', bucket: options.bucket, endpoint: options.endpoint ?? 'aws', rootdirectory: options.rootDirectory ?? '', redirect: options.redirect ?? false },
+    {
+      storageDriver: 's3',
+      bucket: options.bucket,
+      endpoint: options.endpoint ?? 'aws',
+      rootdirectory: options.rootDirectory ?? '',
+      redirect: options.redirect ?? false,
+    },
     `storage: S3 bucket ${options.bucket}`,
   );
   return new S3Storage({ ...options, onWarning: (message, details) => logger.warn(details ?? {}, message) });
@@ -32,7 +38,9 @@ async function loadS3Backend(): Promise<typeof import('@zotjs/storage-s3')> {
     const { code, message } = err as NodeJS.ErrnoException;
     // Only the package itself missing; a broken install of it (or of the AWS SDK) reports as it is.
     if (code === 'ERR_MODULE_NOT_FOUND' && message.includes(`'${S3_PACKAGE}'`)) {
-      throw new Error(`storage.storageDriver is set, but the S3 backend is not installed: run \`npm install ${S3_PACKAGE}\` where zot-cli is installed`);
+      throw new Error(
+        `storage.storageDriver is set, but the S3 backend is not installed: run \`npm install ${S3_PACKAGE}\` where zot-cli is installed`,
+      );
     }
     throw err;
   }

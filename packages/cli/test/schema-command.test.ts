@@ -37,7 +37,10 @@ describe('zot-cli schema', () => {
 test('verify reads keys case-insensitively, as zot does (storage keys keep their spelling for now)', async () => {
   const dir = mkdtempSync(join(tmpdir(), 'zot-cli-case-'));
   const file = join(dir, 'config.yaml');
-  writeFileSync(file, 'distspecversion: 1.1.0\nstorage:\n  rootDirectory: /tmp/zot\nHTTP:\n  Address: 127.0.0.1\n  Port: 5000\n  TLS:\n    Cert: c\n    Key: k\nLog:\n  Level: debug\n');
+  writeFileSync(
+    file,
+    'distspecversion: 1.1.0\nstorage:\n  rootDirectory: /tmp/zot\nHTTP:\n  Address: 127.0.0.1\n  Port: 5000\n  TLS:\n    Cert: c\n    Key: k\nLog:\n  Level: debug\n',
+  );
   const ok = await run(['verify', file]);
   assert.equal(ok.code, 0, ok.stderr);
   writeFileSync(file, 'http:\n  port: 5000\n  Port: 5001\n');

@@ -41,7 +41,12 @@ export function describeIssues(root: z.ZodType, issues: readonly z.core.$ZodIssu
       const known = knownKeys(schemaAt(root, path));
       return issue.keys.map((key) => ({ path: [...path, key], message: unknownKey(key, known) }));
     }
-    if (issue.code === 'invalid_key') return describeIssues(root, issue.issues.map((inner) => ({ ...inner, path: [...path, ...inner.path] })), added);
+    if (issue.code === 'invalid_key')
+      return describeIssues(
+        root,
+        issue.issues.map((inner) => ({ ...inner, path: [...path, ...inner.path] })),
+        added,
+      );
     return [{ path, message: issue.message }];
   });
 }

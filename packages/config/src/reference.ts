@@ -25,7 +25,8 @@ export function renderConfigReference(schema: JsonSchema = configJsonSchema()): 
   ].join('\n');
 }
 
-const asSchema = (value: unknown): JsonSchema | undefined => (typeof value === 'object' && value !== null && !Array.isArray(value) ? (value as JsonSchema) : undefined);
+const asSchema = (value: unknown): JsonSchema | undefined =>
+  typeof value === 'object' && value !== null && !Array.isArray(value) ? (value as JsonSchema) : undefined;
 
 function collect(node: JsonSchema, path: string, rows: Row[]): void {
   const properties = asSchema(node.properties);
@@ -75,7 +76,8 @@ function plural(name: string): string {
 
 /** ` (≥ 1)`, ` (0–64)`, ` (> 0)`; bounds at the largest safe integer say nothing and are left out. */
 function range(node: JsonSchema): string {
-  const bound = (value: unknown): number | undefined => (typeof value === 'number' && Math.abs(value) < Number.MAX_SAFE_INTEGER ? value : undefined);
+  const bound = (value: unknown): number | undefined =>
+    typeof value === 'number' && Math.abs(value) < Number.MAX_SAFE_INTEGER ? value : undefined;
   const min = bound(node.minimum);
   const above = bound(node.exclusiveMinimum);
   const max = bound(node.maximum);

@@ -18,7 +18,8 @@ export interface Step {
 export function unwrap(schema: z.ZodType): z.ZodType {
   let current = schema;
   for (;;) {
-    if (current instanceof z.ZodOptional || current instanceof z.ZodNullable || current instanceof z.ZodDefault) current = current.unwrap() as z.ZodType;
+    if (current instanceof z.ZodOptional || current instanceof z.ZodNullable || current instanceof z.ZodDefault)
+      current = current.unwrap() as z.ZodType;
     else if (current instanceof z.ZodPipe) current = current.in as z.ZodType;
     else if (current instanceof z.ZodLazy) current = current.unwrap() as z.ZodType;
     else return current;
@@ -37,7 +38,8 @@ export function traitsAlong(schema: z.ZodType): Traits {
 }
 
 function unwrapOnce(schema: z.ZodType): z.ZodType {
-  if (schema instanceof z.ZodOptional || schema instanceof z.ZodNullable || schema instanceof z.ZodDefault) return schema.unwrap() as z.ZodType;
+  if (schema instanceof z.ZodOptional || schema instanceof z.ZodNullable || schema instanceof z.ZodDefault)
+    return schema.unwrap() as z.ZodType;
   if (schema instanceof z.ZodPipe) return schema.in as z.ZodType;
   if (schema instanceof z.ZodLazy) return schema.unwrap() as z.ZodType;
   return schema;

@@ -20,7 +20,10 @@ describe('keys are case-insensitive, as zot reads them', () => {
         HTTP: { Address: '0.0.0.0', PORT: 8080, TLS: { Cert: 'c', Key: 'k', CACert: 'ca' }, Limits: { MaxManifestSize: 8192 } },
         log: { LEVEL: 'debug' },
         Extensions: { Metrics: { Prometheus: { Path: '/m' } }, scrub: { Interval: '2h' } },
-        storage: { rootDirectory: '/x', storageDriver: { Name: 's3', Bucket: 'b', RegionEndpoint: 'http://127.0.0.1:7480', ForcePathStyle: true } },
+        storage: {
+          rootDirectory: '/x',
+          storageDriver: { Name: 's3', Bucket: 'b', RegionEndpoint: 'http://127.0.0.1:7480', ForcePathStyle: true },
+        },
       }),
     );
     assert.equal(config.distSpecVersion, '1.1.0');
@@ -29,7 +32,12 @@ describe('keys are case-insensitive, as zot reads them', () => {
     assert.equal(config.http?.limits?.maxManifestSize, 8192);
     assert.equal(config.log?.level, 'debug');
     assert.equal(config.extensions?.metrics?.prometheus?.path, '/m');
-    assert.deepEqual(config.storage?.storageDriver, { name: 's3', bucket: 'b', regionendpoint: 'http://127.0.0.1:7480', forcepathstyle: true });
+    assert.deepEqual(config.storage?.storageDriver, {
+      name: 's3',
+      bucket: 'b',
+      regionendpoint: 'http://127.0.0.1:7480',
+      forcepathstyle: true,
+    });
   });
 
   test('storage keys keep their exact spelling for now (a typo gets a suggestion)', () => {
@@ -70,7 +78,9 @@ describe('values', () => {
   });
 
   test('the older accessControl layout (globs directly in the section) is folded into repositories', () => {
-    const http = valid(validateSection('http', { accessControl: { 'team/*': { defaultPolicy: ['read'] }, adminPolicy: { users: ['root'] } } }));
+    const http = valid(
+      validateSection('http', { accessControl: { 'team/*': { defaultPolicy: ['read'] }, adminPolicy: { users: ['root'] } } }),
+    );
     assert.deepEqual(Object.keys(http?.accessControl?.repositories ?? {}), ['team/*']);
     assert.deepEqual(http?.accessControl?.adminPolicy?.users, ['root']);
     // Errors point at the key as written.
@@ -82,11 +92,16 @@ describe('values', () => {
 
   test('durations are Go durations; retention globs are checked', () => {
     assert.deepEqual(problems({ storage: { gcDelay: '1h30m', gcInterval: '72h', retention: { delay: '500ms' } } }), []);
-    assert.deepEqual(problems({ storage: { gcDelay: '5' } }), ['storage.gcDelay: expected a duration such as "1h", "30m" or "90s", got the string "5"']);
+    assert.deepEqual(problems({ storage: { gcDelay: '5' } }), [
+      'storage.gcDelay: expected a duration such as "1h", "30m" or "90s", got the string "5"',
+    ]);
     assert.deepEqual(problems({ storage: { retention: { policies: [{ repositories: ['{dev,prod}/**', 'team/[x'] }] } } }), [
       'storage.retention.policies[0].repositories[1]: invalid repository glob "team/[x": unclosed [',
     ]);
-    assert.match(problems({ storage: { retention: { policies: [{ repositories: ['**'], keepTags: [{ patterns: ['(v'] }] }] } } })[0]!, /keepTags\[0\]\.patterns\[0\]: not a valid regular expression/);
+    assert.match(
+      problems({ storage: { retention: { policies: [{ repositories: ['**'], keepTags: [{ patterns: ['(v'] }] }] } } })[0]!,
+      /keepTags\[0\]\.patterns\[0\]: not a valid regular expression/,
+    );
   });
 
   test('secrets are never repeated in messages', () => {
@@ -100,11 +115,15 @@ describe('values', () => {
   });
 
   test('cross-key checks', () => {
-    assert.deepEqual(problems({ http: { auth: { mtls: {} } } }), ['http.auth.mtls: needs http.tls.cacert (the CA that signs client certificates)']);
+    assert.deepEqual(problems({ http: { auth: { mtls: {} } } }), [
+      'http.auth.mtls: needs http.tls.cacert (the CA that signs client certificates)',
+    ]);
     assert.deepEqual(problems({ storage: { storageDriver: { name: 's3', bucket: 'b', accesskey: 'a' } } }), [
       'storage.storageDriver.secretkey: accesskey and secretkey go together: give both or neither',
     ]);
-    assert.deepEqual(problems({ http: { auth: { ldap: { address: 'h', baseDN: 'b', bindPassword: 'x' } } } }), ['http.auth.ldap.bindPassword: is set without bindDN']);
+    assert.deepEqual(problems({ http: { auth: { ldap: { address: 'h', baseDN: 'b', bindPassword: 'x' } } } }), [
+      'http.auth.ldap.bindPassword: is set without bindDN',
+    ]);
   });
 
   test('odd key names are quoted in paths', () => {

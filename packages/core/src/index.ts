@@ -10,7 +10,14 @@ export * from './registry.js';
 export * from './http/types.js';
 export * from './http/handler.js';
 export type { UploadSessionEvent, UploadSessionSharing } from './http/upload-limiter.js';
-export { registryRoutes, templatePattern, type RouteDefinition, type RouteContext, type HttpMethod, type JsonSchema } from './http/routes.js';
+export {
+  registryRoutes,
+  templatePattern,
+  type RouteDefinition,
+  type RouteContext,
+  type HttpMethod,
+  type JsonSchema,
+} from './http/routes.js';
 export * from './http/openapi.js';
 export { KeyedMutex } from './util/keyed-mutex.js';
 export { globToRegExp, globSyntaxProblem, matchesGlob, GlobSyntaxError } from './glob.js';

@@ -31,7 +31,14 @@ test('classes and alternatives (which the old gc matcher took literally)', () =>
 });
 
 test('regular-expression characters are literal', () => {
-  for (const [pattern, name] of [['a.b', 'a.b'], ['a+b', 'a+b'], ['(a)', '(a)'], ['a|b', 'a|b'], ['!x', '!x'], ['a$', 'a$']] as const) {
+  for (const [pattern, name] of [
+    ['a.b', 'a.b'],
+    ['a+b', 'a+b'],
+    ['(a)', '(a)'],
+    ['a|b', 'a|b'],
+    ['!x', '!x'],
+    ['a$', 'a$'],
+  ] as const) {
     assert.ok(matchesGlob(pattern, name), pattern);
   }
   assert.ok(!matchesGlob('a.b', 'axb'));
@@ -49,7 +56,11 @@ test('malformed globs are refused with the reason', () => {
     ['a\\', 'trailing backslash'],
   ];
   for (const [pattern, reason] of cases) {
-    assert.throws(() => globToRegExp(pattern), (err: unknown) => err instanceof GlobSyntaxError && err.reason === reason && err.message.includes(pattern), pattern);
+    assert.throws(
+      () => globToRegExp(pattern),
+      (err: unknown) => err instanceof GlobSyntaxError && err.reason === reason && err.message.includes(pattern),
+      pattern,
+    );
     assert.throws(() => matchesGlob(pattern, 'x'), GlobSyntaxError);
     assert.equal(globSyntaxProblem(pattern), reason);
   }

@@ -53,7 +53,11 @@ async function outcome(tests: Map<string, TestBody>, fragment: string): Promise<
 }
 
 /** Runs the kit on `make()` and checks that `breaks` fails while `control` passes. */
-async function expectCaught(make: (shared: Map<string, MemoryRepository>) => MemoryStorage, breaks: string, control: string): Promise<void> {
+async function expectCaught(
+  make: (shared: Map<string, MemoryRepository>) => MemoryStorage,
+  breaks: string,
+  control: string,
+): Promise<void> {
   const tests = collectKit(async () => {
     const shared = new Map<string, MemoryRepository>();
     return { storage: make(shared), openPeer: async () => make(shared) };

@@ -88,7 +88,11 @@ describe('limit: upload sessions per client, counted across processes', () => {
   const storage = new MemoryStorage();
   const join = sharingBus();
   const process = (): RegistryHandler =>
-    createRegistryHandler({ registry: new Registry({ storage, uploadExpiryMs: 60_000 }), maxUploadSessionsPerClient: 2, uploadSessionSharing: join() });
+    createRegistryHandler({
+      registry: new Registry({ storage, uploadExpiryMs: 60_000 }),
+      maxUploadSessionsPerClient: 2,
+      uploadSessionSharing: join(),
+    });
   const a = process();
   const b = process();
 

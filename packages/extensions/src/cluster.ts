@@ -47,7 +47,8 @@ export function relayBetweenWorkers(): () => void {
     if (isMessage<MetricsRequest>(message, METRICS_REQUEST)) {
       aggregator.clusterMetrics().then(
         (body) => reply(worker, { type: METRICS_RESPONSE, id: message.id, body }),
-        (err: unknown) => reply(worker, { type: METRICS_RESPONSE, id: message.id, error: err instanceof Error ? err.message : String(err) }),
+        (err: unknown) =>
+          reply(worker, { type: METRICS_RESPONSE, id: message.id, error: err instanceof Error ? err.message : String(err) }),
       );
     } else if (isBroadcast(message)) {
       for (const other of Object.values(cluster.workers ?? {})) {
@@ -90,7 +91,10 @@ export function clusterMetricsRenderer(registry: PromRegistry): () => Promise<st
   return () =>
     new Promise<string>((resolve, reject) => {
       const id = next++;
-      const timer = setTimeout(() => finish(new Error('the primary process did not answer the metrics request')), METRICS_TIMEOUT_MS + 1000);
+      const timer = setTimeout(
+        () => finish(new Error('the primary process did not answer the metrics request')),
+        METRICS_TIMEOUT_MS + 1000,
+      );
       const onMessage = (message: unknown): void => {
         if (isMessage<MetricsResponse>(message, METRICS_RESPONSE) && message.id === id) {
           finish(message.error === undefined ? undefined : new Error(message.error), message.body ?? '');

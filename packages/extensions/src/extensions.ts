@@ -92,7 +92,8 @@ export function createExtensions(options: ExtensionsOptions): Extensions {
       ...docsRoutes({
         title: options.title ?? 'zot-ts OCI registry',
         version: options.version,
-        description: 'OCI distribution-spec v1.1 registry (zot-compatible configuration), plus health, metrics and documentation endpoints.',
+        description:
+          'OCI distribution-spec v1.1 registry (zot-compatible configuration), plus health, metrics and documentation endpoints.',
         ...(options.basicAuth ? { security: 'basic' as const } : {}),
         // The registry API first: it is what readers come for.
         routes: () => [...registryRoutes, ...(options.otherRoutes?.() ?? []), ...routes],

@@ -145,7 +145,9 @@ export function metricsRoute(metrics: RegistryMetrics, options: MetricsRouteOpti
     summary: 'Prometheus metrics: requests by route template, latency, bytes, repositories, storage, process',
     action: 'none',
     tag: 'metrics',
-    responses: users ? { 200: 'metrics in the Prometheus text format', 403: 'user may not read metrics' } : { 200: 'metrics in the Prometheus text format' },
+    responses: users
+      ? { 200: 'metrics in the Prometheus text format', 403: 'user may not read metrics' }
+      : { 200: 'metrics in the Prometheus text format' },
     responseBody: { mediaTypes: ['text/plain'], schema: { type: 'string' } },
     async handle({ outcome }) {
       if (requireUser) {

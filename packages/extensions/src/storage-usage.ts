@@ -56,7 +56,10 @@ export class StorageUsage {
   constructor(options: StorageUsageOptions) {
     this.storage = Promise.resolve(options.storage);
     // A storage that failed to open has no usage (the extensions' start reports the failure).
-    this.reporter = this.storage.then((storage) => storage.capabilities?.usage, () => undefined);
+    this.reporter = this.storage.then(
+      (storage) => storage.capabilities?.usage,
+      () => undefined,
+    );
     this.supported = this.reporter.then((reporter) => reporter !== undefined);
     this.logger = options.logger;
     this.debounceMs = options.debounceMs ?? 250;

@@ -19,7 +19,6 @@ if (process.argv[2] === 'closed-channel') {
       process.exit(err.message.includes('no channel') ? 0 : 4);
     },
   );
-
 } else {
   test('a worker whose channel to the primary closed sends nothing and does not crash', async () => {
     const child = fork(fileURLToPath(import.meta.url), ['closed-channel'], { stdio: ['ignore', 'ignore', 'pipe', 'ipc'] });

@@ -47,12 +47,24 @@ describe('OpenAPI document and Swagger UI served by the registry', () => {
     const doc = JSON.parse(res.body.toString()) as OpenApiDocument;
     const documented = documentedOperations(doc);
     for (const route of dispatched) {
-      assert.equal(documented.get(`${route.method} ${route.template}`), route.operationId, `${route.method} ${route.template} undocumented`);
+      assert.equal(
+        documented.get(`${route.method} ${route.template}`),
+        route.operationId,
+        `${route.method} ${route.template} undocumented`,
+      );
     }
     const routed = new Set(dispatched.map((r) => `${r.method} ${r.template}`));
     for (const key of documented.keys()) assert.ok(routed.has(key), `${key} is documented but not routed`);
     assert.equal(documented.size, dispatched.length);
-    for (const key of ['GET /livez', 'GET /readyz', 'GET /startupz', 'GET /metrics', 'GET /v2/_catalog', 'GET /v2/{name}/referrers/{digest}', 'GET /swagger/']) {
+    for (const key of [
+      'GET /livez',
+      'GET /readyz',
+      'GET /startupz',
+      'GET /metrics',
+      'GET /v2/_catalog',
+      'GET /v2/{name}/referrers/{digest}',
+      'GET /swagger/',
+    ]) {
       assert.ok(documented.has(key), key);
     }
     assert.equal(doc.info.version, '9.9.9');
@@ -74,7 +86,10 @@ describe('OpenAPI document and Swagger UI served by the registry', () => {
   });
 
   it('serves Swagger UI from this origin only, pointed at our document, without the external validator', async () => {
-    for (const [page, documentUrl] of [['/swagger/', '../openapi.json'], ['/swagger/v2/', '../../openapi.json']] as const) {
+    for (const [page, documentUrl] of [
+      ['/swagger/', '../openapi.json'],
+      ['/swagger/v2/', '../../openapi.json'],
+    ] as const) {
       const res = await send(h.handler, 'GET', page);
       assert.equal(res.status, 200, page);
       assert.match(res.headers['Content-Type']!, /^text\/html/);
@@ -102,7 +117,12 @@ describe('OpenAPI document and Swagger UI served by the registry', () => {
     assert.deepEqual([r1.status, r1.headers['Location']], [301, 'swagger/']);
     const r2 = await send(h.handler, 'GET', '/swagger/v2');
     assert.deepEqual([r2.status, r2.headers['Location']], [301, 'v2/']);
-    for (const path of ['/swagger/package.json', '/swagger/..%2Fpackage.json', '/swagger/%2e%2e%2f%2e%2e%2fetc%2fpasswd', '/swagger/swagger-ui.js.map']) {
+    for (const path of [
+      '/swagger/package.json',
+      '/swagger/..%2Fpackage.json',
+      '/swagger/%2e%2e%2f%2e%2e%2fetc%2fpasswd',
+      '/swagger/swagger-ui.js.map',
+    ]) {
       const res = await send(h.handler, 'GET', path);
       assert.equal(res.status, 404, path);
       assert.equal(JSON.parse(res.body.toString()).errors[0].code, 'NAME_UNKNOWN');

@@ -27,7 +27,10 @@ describe('health probes', () => {
       assert.equal(ready.headers['Cache-Control'], 'no-store');
       assert.equal((await send(api.handler, 'GET', '/startupz')).status, 200);
       // The probe file never stays behind.
-      assert.deepEqual((await readdir(h.root)).filter((n) => n.startsWith('.zot-health')), []);
+      assert.deepEqual(
+        (await readdir(h.root)).filter((n) => n.startsWith('.zot-health')),
+        [],
+      );
 
       // The storage folder disappears (unmounted volume): not ready, still started and live.
       const moved = `${h.root}-moved`;

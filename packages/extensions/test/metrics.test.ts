@@ -45,7 +45,7 @@ describe('Prometheus metrics', () => {
       await ext.start();
       await ext.usage.start();
       const image = await pushImage(api.handler, 'library/app', 'v1', 10_000);
-      image.records.forEach((r) => ext.observe(r));
+      for (const r of image.records) ext.observe(r);
       const pull = await send(api.handler, 'GET', `/v2/library/app/blobs/${image.layerDigest}`);
       ext.observe(pull.record);
       const missing = await send(api.handler, 'GET', '/v2/library/app/manifests/nope');

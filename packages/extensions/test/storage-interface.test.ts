@@ -72,7 +72,10 @@ describe('extensions over the storage interface', () => {
   });
 
   it('without the usage capability the storage gauges are absent; with it they count', async () => {
-    for (const [storage, gauges] of [[new PlainStorage(), false], [new ProbedStorage(), true]] as const) {
+    for (const [storage, gauges] of [
+      [new PlainStorage(), false],
+      [new ProbedStorage(), true],
+    ] as const) {
       const handler = createRegistryHandler({ registry: new Registry({ storage }) });
       await pushImage(handler, 'team/app', 'v1', 5000);
       const ext = createExtensions({ storage, version: '1', metrics: { enable: true }, healthIntervalMs: 60_000 });
@@ -80,9 +83,17 @@ describe('extensions over the storage interface', () => {
         await ext.start();
         await ext.usage.start();
         assert.equal(await ext.usage.supported, gauges);
-        const scrape = await send(createRegistryHandler({ registry: new Registry({ storage }), extraRoutes: ext.routes }), 'GET', '/metrics');
+        const scrape = await send(
+          createRegistryHandler({ registry: new Registry({ storage }), extraRoutes: ext.routes }),
+          'GET',
+          '/metrics',
+        );
         const text = scrape.body.toString();
-        assert.equal(text.includes('zot_storage_bytes'), gauges, `${storage.constructor.name}: storage gauges ${gauges ? 'present' : 'absent'}`);
+        assert.equal(
+          text.includes('zot_storage_bytes'),
+          gauges,
+          `${storage.constructor.name}: storage gauges ${gauges ? 'present' : 'absent'}`,
+        );
         assert.equal(text.includes('zot_repositories '), gauges);
         if (gauges) assert.match(text, /^zot_repositories 1$/m);
         assert.match(text, /^zot_http_requests_total|^# HELP zot_http_requests_total/m, 'the other metrics are there either way');

@@ -1,4 +1,11 @@
-import { createRegistryHandler, templatePattern, type HandlerOptions, type Logger, type RegistryHandler, type RequestRecord } from '@zotjs/core';
+import {
+  createRegistryHandler,
+  templatePattern,
+  type HandlerOptions,
+  type Logger,
+  type RegistryHandler,
+  type RequestRecord,
+} from '@zotjs/core';
 import type { Context, Middleware, Next } from 'koa';
 import { exchangeServer, nodeWriter, type Exchange, type ResponseWriter } from '@zotjs/server/adapter';
 import { applyResponse } from './translate.js';

@@ -7,10 +7,20 @@ import type { Context } from 'koa';
  * The core's view of a Koa request. `abort` is the signal that tells storage the client went
  * away, or something that makes it on first use (the exchange's LazyAbort).
  */
-export function toRegistryRequest(ctx: Context, body: Readable | undefined, abort: AbortSignal | { readonly signal: AbortSignal }): RegistryRequest {
+export function toRegistryRequest(
+  ctx: Context,
+  body: Readable | undefined,
+  abort: AbortSignal | { readonly signal: AbortSignal },
+): RegistryRequest {
   return registryRequestOf(
     // ctx.path is the raw (not percent-decoded) pathname, relative to any mount prefix.
-    { req: ctx.req, method: ctx.method, path: ctx.path, querystring: ctx.querystring, remoteAddress: ctx.ip || ctx.req.socket.remoteAddress },
+    {
+      req: ctx.req,
+      method: ctx.method,
+      path: ctx.path,
+      querystring: ctx.querystring,
+      remoteAddress: ctx.ip || ctx.req.socket.remoteAddress,
+    },
     body,
     abort,
   );

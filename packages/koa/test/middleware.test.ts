@@ -179,9 +179,20 @@ describe('respondDirectly and the plain node listener: the same answers as throu
   test('status, headers and body agree for answers with and without bodies, errors included', async () => {
     const blob = Buffer.from('direct or through koa');
     const digest = sha256(blob);
-    const manifest = Buffer.from(JSON.stringify({ schemaVersion: 2, mediaType: 'application/vnd.oci.image.manifest.v1+json', config: { mediaType: 'application/vnd.oci.empty.v1+json', digest, size: blob.length }, layers: [] }));
+    const manifest = Buffer.from(
+      JSON.stringify({
+        schemaVersion: 2,
+        mediaType: 'application/vnd.oci.image.manifest.v1+json',
+        config: { mediaType: 'application/vnd.oci.empty.v1+json', digest, size: blob.length },
+        layers: [],
+      }),
+    );
     await send(`${urls[0]}/v2/direct/blobs/uploads/?digest=${digest}`, { method: 'POST', body: blob });
-    const put = await send(`${urls[0]}/v2/direct/manifests/v1`, { method: 'PUT', body: manifest, headers: { 'Content-Type': 'application/vnd.oci.image.manifest.v1+json' } });
+    const put = await send(`${urls[0]}/v2/direct/manifests/v1`, {
+      method: 'PUT',
+      body: manifest,
+      headers: { 'Content-Type': 'application/vnd.oci.image.manifest.v1+json' },
+    });
     assert.equal(put.status, 201);
     const requests: Array<[string, string, Buffer?]> = [
       ['GET', '/v2/'],

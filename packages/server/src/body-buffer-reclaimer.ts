@@ -16,7 +16,7 @@ export type CollectGarbage = (options: { type: 'minor' }) => void;
 export class GcNotExposedError extends Error {
   constructor() {
     super(
-      'reclaimBodyBuffersEvery needs V8\'s gc function, which this process does not expose: ' +
+      "reclaimBodyBuffersEvery needs V8's gc function, which this process does not expose: " +
         'start node with --expose-gc (the zot-cli launcher does), or leave reclaimBodyBuffersEvery at 0',
     );
     this.name = 'GcNotExposedError';

@@ -1,27 +1,22 @@
-import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { ServerResponse } from 'node:http';
 import { pipeline, Readable } from 'node:stream';
-import { isRecycling, RegistryError, registryErrorResponse, type HandledResponse, type Logger, type RegistryHandler, type RegistryResponse, type RequestRecord } from '@zotjs/core';
+import {
+  isRecycling,
+  RegistryError,
+  registryErrorResponse,
+  type HandledResponse,
+  type Logger,
+  type RegistryHandler,
+  type RegistryResponse,
+  type RequestRecord,
+} from '@zotjs/core';
 import { BodyBufferReclaimer } from './body-buffer-reclaimer.js';
 import { ByteCounter } from './counting.js';
 import { LazyAbort } from './lazy-abort.js';
 import { pumpRecycling } from './recycling-pump.js';
-import { registryRequestOf, writeDirectly } from './translate.js';
+import { registryRequestOf, writeDirectly, type Exchange } from './translate.js';
 
-/**
- * One request as the server serves it, whoever delivered it: a framework adapter such as
- * `@zotjs/koa` (from its ctx) or {@link createRequestListener} (straight from node).
- */
-export interface Exchange {
-  req: IncomingMessage;
-  res: ServerResponse;
-  method: string;
-  /** The raw (not percent-decoded) pathname, relative to any mount prefix. */
-  path: string;
-  /** The query string without its `?`. */
-  querystring: string;
-  /** The client's address (behind a trusted proxy, the one it forwarded). */
-  remoteAddress: string | undefined;
-}
+export type { Exchange } from './translate.js';
 
 /** How the status line and headers get written: through a framework's response object or straight to node. */
 export interface ResponseWriter {

@@ -7,7 +7,10 @@ import { exchangeServer, nodeWriter, type Exchange, type ExchangeOptions } from 
  * own (what `createServer` uses): the same work as `registryMiddleware` with `respondDirectly`,
  * without building a Koa context per request. Unknown paths get the core's JSON 404.
  */
-export function createRequestListener(handler: RegistryHandler, options: ExchangeOptions = {}): (req: IncomingMessage, res: ServerResponse) => void {
+export function createRequestListener(
+  handler: RegistryHandler,
+  options: ExchangeOptions = {},
+): (req: IncomingMessage, res: ServerResponse) => void {
   const serve = exchangeServer(handler, options);
   const { logger } = options;
   return (req, res) => {

@@ -194,7 +194,14 @@ export function createServer(config: ServerConfig): RegistryServer {
 }
 
 /** The settings that belong to the Registry itself: given with a ready `registry`, they would be ignored. */
-const REGISTRY_SETTINGS = ['storage', 'deleteEnabled', 'maxManifestBytes', 'uploadExpiryMs', 'verifyBlobReads', 'onCorruptContent'] as const;
+const REGISTRY_SETTINGS = [
+  'storage',
+  'deleteEnabled',
+  'maxManifestBytes',
+  'uploadExpiryMs',
+  'verifyBlobReads',
+  'onCorruptContent',
+] as const;
 
 function buildRegistry(config: ServerConfig): Registry {
   const { logger } = config;
@@ -206,7 +213,10 @@ function buildRegistry(config: ServerConfig): Registry {
     ...(config.uploadExpiryMs !== undefined ? { uploadExpiryMs: config.uploadExpiryMs } : {}),
     ...(config.verifyBlobReads !== undefined ? { verifyBlobReads: config.verifyBlobReads } : {}),
     onCorruptContent: (event) => {
-      logger?.error({ repository: event.repository, digest: event.digest, actual: event.actual }, 'corrupt blob: not served (run zot-cli scrub)');
+      logger?.error(
+        { repository: event.repository, digest: event.digest, actual: event.actual },
+        'corrupt blob: not served (run zot-cli scrub)',
+      );
       config.onCorruptContent?.(event);
     },
   });

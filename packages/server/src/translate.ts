@@ -1,8 +1,23 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { Readable } from 'node:stream';
+import type { Readable } from 'node:stream';
 import type { TLSSocket } from 'node:tls';
 import type { RegistryRequest, RegistryResponse } from '@zotjs/core';
-import type { Exchange } from './exchange.js';
+
+/**
+ * One request as the server serves it, whoever delivered it: a framework adapter such as
+ * `@zotjs/koa` (from its ctx) or `createRequestListener` (straight from node).
+ */
+export interface Exchange {
+  req: IncomingMessage;
+  res: ServerResponse;
+  method: string;
+  /** The raw (not percent-decoded) pathname, relative to any mount prefix. */
+  path: string;
+  /** The query string without its `?`. */
+  querystring: string;
+  /** The client's address (behind a trusted proxy, the one it forwarded). */
+  remoteAddress: string | undefined;
+}
 
 /**
  * Node's headers as the core wants them: lowercase names, one string each. Node already joins

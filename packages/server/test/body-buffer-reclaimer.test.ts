@@ -14,7 +14,8 @@ async function countYoungCollections(): Promise<number> {
   for (let i = 0; i < 20; i++) reclaimer.add(64 * 1024);
   await new Promise((r) => setTimeout(r, 50)); // gc entries arrive asynchronously
   observer.disconnect();
-  return seen.filter((e) => (e as PerformanceEntry & { detail?: { kind?: number } }).detail?.kind === constants.NODE_PERFORMANCE_GC_MINOR).length;
+  return seen.filter((e) => (e as PerformanceEntry & { detail?: { kind?: number } }).detail?.kind === constants.NODE_PERFORMANCE_GC_MINOR)
+    .length;
 }
 
 if (process.argv[2] === 'count-young-collections') {
@@ -39,7 +40,10 @@ if (process.argv[2] === 'count-young-collections') {
   });
 
   test("V8's collector really runs in a process started with --expose-gc", async () => {
-    const child = fork(fileURLToPath(import.meta.url), ['count-young-collections'], { execArgv: ['--expose-gc'], stdio: ['ignore', 'ignore', 'pipe', 'ipc'] });
+    const child = fork(fileURLToPath(import.meta.url), ['count-young-collections'], {
+      execArgv: ['--expose-gc'],
+      stdio: ['ignore', 'ignore', 'pipe', 'ipc'],
+    });
     let stderr = '';
     child.stderr?.on('data', (d: Buffer) => (stderr += d.toString()));
     const reply = new Promise<{ count: number }>((resolve) => child.once('message', (m) => resolve(m as { count: number })));
@@ -51,7 +55,10 @@ if (process.argv[2] === 'count-young-collections') {
 
   test('without --expose-gc it refuses to be turned on, and exposes no global gc function itself', () => {
     assert.equal(typeof (globalThis as { gc?: unknown }).gc, 'undefined', 'this test process runs without --expose-gc');
-    assert.throws(() => new BodyBufferReclaimer(64 * 1024), (err: Error) => err instanceof GcNotExposedError && /--expose-gc/.test(err.message));
+    assert.throws(
+      () => new BodyBufferReclaimer(64 * 1024),
+      (err: Error) => err instanceof GcNotExposedError && /--expose-gc/.test(err.message),
+    );
     assert.doesNotThrow(() => new BodyBufferReclaimer(0), 'off needs no gc');
     assert.throws(() => new BodyBufferReclaimer(-1), RangeError);
     assert.equal(typeof (globalThis as { gc?: unknown }).gc, 'undefined');

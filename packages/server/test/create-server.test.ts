@@ -19,14 +19,20 @@ describe('createServer: what it needs and what it refuses', () => {
   test('reclaimBodyBuffersEvery in a process without --expose-gc fails at createServer, naming the flag', () => {
     assert.equal(typeof (globalThis as { gc?: unknown }).gc, 'undefined', 'this test process runs without --expose-gc');
     const storage = new OciLayoutStorage({ rootDirectory: root });
-    assert.throws(() => createServer({ storage, reclaimBodyBuffersEvery: DEFAULT_RECLAIM_EVERY_BYTES }), (err: Error) => err instanceof GcNotExposedError && /--expose-gc/.test(err.message));
+    assert.throws(
+      () => createServer({ storage, reclaimBodyBuffersEvery: DEFAULT_RECLAIM_EVERY_BYTES }),
+      (err: Error) => err instanceof GcNotExposedError && /--expose-gc/.test(err.message),
+    );
     assert.doesNotThrow(() => createServer({ storage, reclaimBodyBuffersEvery: 0 }));
   });
 
   test("a ready Registry is served as it is; the registry's own settings beside it are refused, not ignored", async () => {
     const registry = new Registry({ storage: new OciLayoutStorage({ rootDirectory: root }), deleteEnabled: false });
     assert.throws(() => createServer({ registry, deleteEnabled: true }), /deleteEnabled belong to the Registry you pass as `registry`/);
-    assert.throws(() => createServer({ registry, storage: registry.storage, maxManifestBytes: 1 }), /storage, maxManifestBytes belong to the Registry/);
+    assert.throws(
+      () => createServer({ registry, storage: registry.storage, maxManifestBytes: 1 }),
+      /storage, maxManifestBytes belong to the Registry/,
+    );
 
     const server = createServer({ registry, port: 0 });
     assert.equal(server.registry, registry);

@@ -24,11 +24,14 @@ describe('createRequestListener', () => {
     assert.deepEqual(splitTarget('/v2/a/tags/list?n=10&last=b'), { path: '/v2/a/tags/list', querystring: 'n=10&last=b' });
     assert.deepEqual(splitTarget('/v2/'), { path: '/v2/', querystring: '' });
     assert.deepEqual(splitTarget('/v2/a%2Fb/tags/list'), { path: '/v2/a%2Fb/tags/list', querystring: '' }, 'not percent-decoded');
-    assert.deepEqual(splitTarget('http://registry.example:5000/v2/x/manifests/latest?q=1'), { path: '/v2/x/manifests/latest', querystring: 'q=1' });
+    assert.deepEqual(splitTarget('http://registry.example:5000/v2/x/manifests/latest?q=1'), {
+      path: '/v2/x/manifests/latest',
+      querystring: 'q=1',
+    });
     assert.deepEqual(splitTarget('*'), { path: '*', querystring: '' });
   });
 
-  test('a handler that throws gets the spec\'s 500 JSON body and an error log line without details for the client', async () => {
+  test("a handler that throws gets the spec's 500 JSON body and an error log line without details for the client", async () => {
     const logs = memoryLogger();
     const server = createServer(
       createRequestListener(

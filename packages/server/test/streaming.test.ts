@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { existsSync, readdirSync, statSync } from 'node:fs';
 import { request as httpRequest, type IncomingMessage } from 'node:http';
 import { join } from 'node:path';
-import { Readable } from 'node:stream';
+import type { Readable } from 'node:stream';
 import { digestOfStream, generated, peakDuring, send, startHarness, type Harness } from './helpers/harness.js';
 
 const MiB = 1 << 20;
@@ -95,7 +95,10 @@ describe('streaming through the server', () => {
       return digestOfStream(res);
     });
     assert.deepEqual(result, expected);
-    assert.ok(downPeak - downBaseline < SIZE, `download held the whole blob? peak ${((downPeak - downBaseline) / MiB).toFixed(1)} MiB of buffers`);
+    assert.ok(
+      downPeak - downBaseline < SIZE,
+      `download held the whole blob? peak ${((downPeak - downBaseline) / MiB).toFixed(1)} MiB of buffers`,
+    );
   });
 
   test('a client that disconnects mid-upload leaves no visible blob and no session behind', async () => {
@@ -133,7 +136,9 @@ describe('streaming through the server', () => {
     await writeAll(req, generated(8 * MiB));
     await waitFor('bytes on disk', () => fileSize(uploadFile) > 0);
     req.destroy();
-    await waitFor('the request log line', () => h.logs().some((l) => l.msg === 'request' && l.repository === 'cutpatch/test' && l.method === 'PATCH'));
+    await waitFor('the request log line', () =>
+      h.logs().some((l) => l.msg === 'request' && l.repository === 'cutpatch/test' && l.method === 'PATCH'),
+    );
 
     const status = await send(`${h.url}${location}`);
     assert.equal(status.status, 204);

@@ -28,7 +28,13 @@ describe('node request -> core request', () => {
       },
     };
     const request = registryRequestOf(
-      { req: fakeReq({ host: 'x' }), method: 'POST', path: '/v2/a/blobs/uploads/', querystring: 'digest=sha256%3Aab&mount=1', remoteAddress: '127.0.0.1' },
+      {
+        req: fakeReq({ host: 'x' }),
+        method: 'POST',
+        path: '/v2/a/blobs/uploads/',
+        querystring: 'digest=sha256%3Aab&mount=1',
+        remoteAddress: '127.0.0.1',
+      },
       undefined,
       lazy,
     );
@@ -44,7 +50,11 @@ describe('node request -> core request', () => {
     assert.equal(made, 1);
 
     const direct = new AbortController().signal;
-    const withSignal = registryRequestOf({ req: fakeReq({}), method: 'GET', path: '/v2/', querystring: '', remoteAddress: undefined }, undefined, direct);
+    const withSignal = registryRequestOf(
+      { req: fakeReq({}), method: 'GET', path: '/v2/', querystring: '', remoteAddress: undefined },
+      undefined,
+      direct,
+    );
     assert.equal(withSignal.signal, direct);
     assert.equal(withSignal.query.size, 0);
   });

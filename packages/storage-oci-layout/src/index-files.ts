@@ -56,7 +56,15 @@ export class IndexFiles {
       const info = statNow(file);
       // The generation from before this write: the event it raises only causes one more stat.
       const generation = this.options.watch?.generation(this.paths.repository(repository));
-      if (info) this.cache.set(repository, { ino: info.ino, mtimeMs: info.mtimeMs, size: info.size, index: next, checkedAt: performance.now(), generation });
+      if (info)
+        this.cache.set(repository, {
+          ino: info.ino,
+          mtimeMs: info.mtimeMs,
+          size: info.size,
+          index: next,
+          checkedAt: performance.now(),
+          generation,
+        });
       return next;
     });
   }
@@ -72,7 +80,8 @@ export class IndexFiles {
     const generation = this.options.watch?.generation(this.paths.repository(repository));
     if (cached && !fresh) {
       // Watched: the watch decides. Not watched: the file is trusted for revalidateMs.
-      if (generation !== undefined ? cached.generation === generation : now - cached.checkedAt < this.options.revalidateMs) return cached.index;
+      if (generation !== undefined ? cached.generation === generation : now - cached.checkedAt < this.options.revalidateMs)
+        return cached.index;
     }
     const file = this.paths.index(repository);
     const info = statNow(file);

@@ -13,7 +13,12 @@ const TEMP_PREFIXES = ['.tmp-', '.mount-'];
  * `.uploads/` (never a session: those expire through garbage collection), and deduplication
  * store entries no repository links to any more, when older than `olderThan`. Resolves to how many.
  */
-export async function removeLeftovers(paths: LayoutPaths, repositories: readonly string[], store: DedupeStore, olderThan: Date): Promise<number> {
+export async function removeLeftovers(
+  paths: LayoutPaths,
+  repositories: readonly string[],
+  store: DedupeStore,
+  olderThan: Date,
+): Promise<number> {
   let removed = 0;
   for (const repository of repositories) {
     const uploads = paths.uploads(repository);

@@ -42,6 +42,14 @@ function notReady(err: unknown): Error {
   const status = statusOf(err);
   const { code, name } = (typeof err === 'object' && err !== null ? err : {}) as { code?: unknown; name?: unknown };
   const reason =
-    status === 404 ? 'NoSuchBucket' : status === 403 ? 'AccessDenied' : typeof code === 'string' ? code : typeof name === 'string' && name !== 'Error' ? name : 'error';
+    status === 404
+      ? 'NoSuchBucket'
+      : status === 403
+        ? 'AccessDenied'
+        : typeof code === 'string'
+          ? code
+          : typeof name === 'string' && name !== 'Error'
+            ? name
+            : 'error';
   return Object.assign(new Error(`the S3 bucket is not ready (${reason})`), { code: reason, cause: err });
 }

@@ -96,13 +96,26 @@ export class IndexStore {
   private async write(repository: string, index: RepositoryIndex, etag: string | undefined, style: ConditionalStyle): Promise<void> {
     if (etag === undefined) {
       await this.client.send(
-        new PutObjectCommand({ Bucket: this.bucket, Key: this.keys.layoutFile(repository), Body: OCI_LAYOUT, ContentLength: OCI_LAYOUT.length, ContentType: 'application/json' }),
+        new PutObjectCommand({
+          Bucket: this.bucket,
+          Key: this.keys.layoutFile(repository),
+          Body: OCI_LAYOUT,
+          ContentLength: OCI_LAYOUT.length,
+          ContentType: 'application/json',
+        }),
       );
     }
     const body = Buffer.from(JSON.stringify(index));
     const condition = etag === undefined ? (style === 'none' ? {} : { IfNoneMatch: '*' }) : { IfMatch: ifMatchValue(style, etag) };
     const out = await this.client.send(
-      new PutObjectCommand({ Bucket: this.bucket, Key: this.keys.index(repository), Body: body, ContentLength: body.length, ContentType: 'application/json', ...condition }),
+      new PutObjectCommand({
+        Bucket: this.bucket,
+        Key: this.keys.index(repository),
+        Body: body,
+        ContentLength: body.length,
+        ContentType: 'application/json',
+        ...condition,
+      }),
     );
     this.known.add(repository);
     if (out.ETag) this.cache.set(repository, { etag: out.ETag, index });

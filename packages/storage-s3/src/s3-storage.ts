@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { Readable, addAbortSignal } from 'node:stream';
+import { type Readable, addAbortSignal } from 'node:stream';
 import { DeleteObjectCommand, GetObjectCommand, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
 import {
@@ -117,12 +117,17 @@ export class S3Storage implements RegistryStorage, UploadDigests, BlobRedirects,
    * 'none' (the store ignores If-Match) is reported through `onWarning`: then only one replica is safe.
    */
   conditionalWrites(): Promise<ConditionalStyle> {
-    this.probed ??= probeOnce(this.storeId, () => probeConditionalWrites(this.client, this.bucket, this.keys.probe(randomBytes(8).toString('hex')))).then(
+    this.probed ??= probeOnce(this.storeId, () =>
+      probeConditionalWrites(this.client, this.bucket, this.keys.probe(randomBytes(8).toString('hex'))),
+    ).then(
       (style) => {
         if (style === 'none') {
-          this.onWarning?.('the object store ignores conditional writes (If-Match): run one replica only, or concurrent tag pushes may overwrite each other', {
-            bucket: this.bucket,
-          });
+          this.onWarning?.(
+            'the object store ignores conditional writes (If-Match): run one replica only, or concurrent tag pushes may overwrite each other',
+            {
+              bucket: this.bucket,
+            },
+          );
         }
         return style;
       },
@@ -256,7 +261,9 @@ export class S3Storage implements RegistryStorage, UploadDigests, BlobRedirects,
     const prefix = this.keys.blobs(repository);
     // A blob's modification time is the later of its own and its touch record's (see BlobGuard).
     const touchPrefix = `${this.keys.uploads(repository)}${TOUCH_PREFIX}`;
-    const touched = new Map((await this.store.list(touchPrefix)).map((o) => [o.key.slice(touchPrefix.length).replace('-', ':'), o.modified]));
+    const touched = new Map(
+      (await this.store.list(touchPrefix)).map((o) => [o.key.slice(touchPrefix.length).replace('-', ':'), o.modified]),
+    );
     const objects = await this.store.list(prefix);
     const entries: BlobEntry[] = [];
     for (const o of objects) {

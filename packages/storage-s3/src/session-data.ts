@@ -133,7 +133,12 @@ export class SessionData {
     let marker: string | undefined;
     do {
       const out = await this.bucket.client.send(
-        new ListPartsCommand({ Bucket: this.bucket.name, Key: key, UploadId: multipartId, ...(marker ? { PartNumberMarker: marker } : {}) }),
+        new ListPartsCommand({
+          Bucket: this.bucket.name,
+          Key: key,
+          UploadId: multipartId,
+          ...(marker ? { PartNumberMarker: marker } : {}),
+        }),
       );
       for (const p of out.Parts ?? []) {
         // Parts past `count` are leftovers of an append that failed before saving the state.

@@ -44,7 +44,9 @@ export class SessionObjects {
   /** The state without the tail (one HEAD), and when it was last saved; undefined when there is no session. */
   async head(repository: string, uploadId: string): Promise<{ state: SessionState; modified: Date | undefined } | undefined> {
     try {
-      const out = await this.bucket.client.send(new HeadObjectCommand({ Bucket: this.bucket.name, Key: this.keys.session(repository, uploadId) }));
+      const out = await this.bucket.client.send(
+        new HeadObjectCommand({ Bucket: this.bucket.name, Key: this.keys.session(repository, uploadId) }),
+      );
       const state = stateFromMetadata(out.Metadata, out.ContentLength ?? 0);
       return state ? { state, modified: out.LastModified } : undefined;
     } catch (err) {
@@ -55,7 +57,9 @@ export class SessionObjects {
 
   async load(repository: string, uploadId: string): Promise<LoadedSession | undefined> {
     try {
-      const out = await this.bucket.client.send(new GetObjectCommand({ Bucket: this.bucket.name, Key: this.keys.session(repository, uploadId) }));
+      const out = await this.bucket.client.send(
+        new GetObjectCommand({ Bucket: this.bucket.name, Key: this.keys.session(repository, uploadId) }),
+      );
       const tail = Buffer.from(await out.Body!.transformToByteArray());
       const state = stateFromMetadata(out.Metadata, tail.length);
       if (!state) return undefined;

@@ -51,7 +51,11 @@ export class UploadSessions {
     const found = await this.objects.head(repository, uploadId);
     if (!found) return undefined;
     // Every append rewrites the session object, so its modification time is the last append's.
-    return { size: found.state.size, startedAt: new Date(found.state.startedAt), ...(found.modified ? { modifiedAt: found.modified } : {}) };
+    return {
+      size: found.state.size,
+      startedAt: new Date(found.state.startedAt),
+      ...(found.modified ? { modifiedAt: found.modified } : {}),
+    };
   }
 
   async append(repository: string, uploadId: string, offset: number, data: Readable, signal?: AbortSignal): Promise<number> {

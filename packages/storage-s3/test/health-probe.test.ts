@@ -72,7 +72,10 @@ describe('S3 health probe', { skip: await s3Unavailable() }, () => {
 
   it('names a missing bucket, refused credentials and an unreachable endpoint, and nothing secret', async () => {
     const missing = new S3Storage(storageOptions(s3, `zot-missing-${randomBytes(4).toString('hex')}`));
-    const refused = new S3Storage({ ...storageOptions(s3, bucket), credentials: { accessKeyId: 'NOT-A-KEY', secretAccessKey: 'not-the-secret' } });
+    const refused = new S3Storage({
+      ...storageOptions(s3, bucket),
+      credentials: { accessKeyId: 'NOT-A-KEY', secretAccessKey: 'not-the-secret' },
+    });
     const unreachable = new S3Storage({ ...storageOptions(s3, bucket), endpoint: `http://127.0.0.1:${await closedPort()}` });
     try {
       assert.equal((await probeFailure(missing)).code, 'NoSuchBucket');

@@ -1,6 +1,14 @@
 import { availableParallelism } from 'node:os';
 import { resolve } from 'node:path';
-import { DIST_SPEC_VERSION, HTTP_DEFAULTS, LOG_DEFAULTS, METRICS_DEFAULTS, STORAGE_DEFAULTS, type LOG_LEVELS, type ZotConfig } from '@zotjs/config';
+import {
+  DIST_SPEC_VERSION,
+  HTTP_DEFAULTS,
+  LOG_DEFAULTS,
+  METRICS_DEFAULTS,
+  STORAGE_DEFAULTS,
+  type LOG_LEVELS,
+  type ZotConfig,
+} from '@zotjs/config';
 import { resolveMaintenance, type MaintenanceSettings } from './maintenance-settings.js';
 
 /** A validated config with defaults applied and paths made absolute: what the server runs with. */
@@ -43,7 +51,9 @@ export function resolveSettings(config: ZotConfig, cwd = process.cwd()): Setting
       ...(log?.output ? { output: resolve(cwd, log.output) } : {}),
       ...(log?.audit ? { audit: resolve(cwd, log.audit) } : {}),
     },
-    ...(metrics && (metrics.enable ?? METRICS_DEFAULTS.enable) ? { metrics: { path: metrics.prometheus?.path ?? METRICS_DEFAULTS.path } } : {}),
+    ...(metrics && (metrics.enable ?? METRICS_DEFAULTS.enable)
+      ? { metrics: { path: metrics.prometheus?.path ?? METRICS_DEFAULTS.path } }
+      : {}),
     maintenance: resolveMaintenance(config),
     config,
   };

@@ -210,7 +210,10 @@ async function startServerOnce(options: StartServerOptions): Promise<RunningServ
   const driver = process.env.ZOT_TEST_STORAGE_DRIVER;
   if (driver) {
     const parsed = JSON.parse(driver) as ConfigObject;
-    (defaults.storage as ConfigObject).storageDriver = { ...parsed, rootdirectory: `${String(parsed.rootdirectory ?? '')}/${tempDir.split('/').pop()}` };
+    (defaults.storage as ConfigObject).storageDriver = {
+      ...parsed,
+      rootdirectory: `${String(parsed.rootdirectory ?? '')}/${tempDir.split('/').pop()}`,
+    };
   }
   for (const [rel, content] of Object.entries(options.files ?? {})) {
     const file = join(tempDir, rel);
@@ -229,7 +232,7 @@ async function startServerOnce(options: StartServerOptions): Promise<RunningServ
 
   const configPath = join(tempDir, options.format === 'yaml' ? 'config.yaml' : 'config.json');
   writeFileSync(configPath, options.format === 'yaml' ? yaml.dump(config) : `${JSON.stringify(config, null, 2)}\n`);
-  if (rootDirectory.startsWith(tempDir + '/') && !existsSync(rootDirectory)) mkdirSync(rootDirectory, { recursive: true });
+  if (rootDirectory.startsWith(`${tempDir}/`) && !existsSync(rootDirectory)) mkdirSync(rootDirectory, { recursive: true });
   giveToServerUser(tempDir);
 
   const user = serverUser();

@@ -90,9 +90,17 @@ describe('packed packages installed into an empty project', { skip: skipUnlessPr
         assert.ok(files.includes(required), `${label} holds ${required}`);
       }
       assert.match(read('LICENSE'), /Apache License\s+Version 2\.0, January 2004/, label);
-      assert.deepEqual(files.filter((f) => f.startsWith('dist/test/') || f.startsWith('src/') || f.endsWith('.d.ts.map')), [], `${label}: no tests, sources or declaration maps`);
+      assert.deepEqual(
+        files.filter((f) => f.startsWith('dist/test/') || f.startsWith('src/') || f.endsWith('.d.ts.map')),
+        [],
+        `${label}: no tests, sources or declaration maps`,
+      );
       const specs = { ...pkg.dependencies, ...pkg.peerDependencies, ...pkg.optionalDependencies };
-      assert.deepEqual(Object.entries(specs).filter(([, spec]) => spec.startsWith('workspace:')), [], `${label}: workspace versions replaced`);
+      assert.deepEqual(
+        Object.entries(specs).filter(([, spec]) => spec.startsWith('workspace:')),
+        [],
+        `${label}: workspace versions replaced`,
+      );
       for (const map of files.filter((f) => f.endsWith('.js.map'))) {
         const parsed = JSON.parse(read(map)) as { sources: string[]; sourcesContent?: string[] };
         assert.equal(parsed.sourcesContent?.length, parsed.sources.length, `${label}: ${map} carries its sources`);
@@ -113,7 +121,9 @@ describe('packed packages installed into an empty project', { skip: skipUnlessPr
     running.push(server);
     await waitUntilServing(server, (out) => out.includes('"msg":"zot-ts listening on'), `http://127.0.0.1:${port}/v2/`);
     await pushAndPull(`127.0.0.1:${port}`, 'packed/cli');
-    const index = JSON.parse(readFileSync(join(app, 'zot-data', 'packed', 'cli', 'index.json'), 'utf8')) as { manifests: Array<{ digest: string }> };
+    const index = JSON.parse(readFileSync(join(app, 'zot-data', 'packed', 'cli', 'index.json'), 'utf8')) as {
+      manifests: Array<{ digest: string }>;
+    };
     assert.equal(index.manifests[0]?.digest, image.descriptor.digest, 'stored as an OCI image layout in ./zot-data');
     await server.stop();
   });
@@ -148,6 +158,9 @@ describe('packed packages installed into an empty project', { skip: skipUnlessPr
     running.push(cli);
     const code = await cli.exited;
     assert.equal(code, 1, cli.output());
-    assert.match(cli.output(), /zot-cli serve: storage\.storageDriver is set, but the S3 backend is not installed: run `npm install @zotjs\/storage-s3`/);
+    assert.match(
+      cli.output(),
+      /zot-cli serve: storage\.storageDriver is set, but the S3 backend is not installed: run `npm install @zotjs\/storage-s3`/,
+    );
   });
 });

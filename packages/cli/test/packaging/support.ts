@@ -21,7 +21,8 @@ export function packageFolders(): string[] {
 
 /** pnpm at the version the repository pins (`packageManager`): the one on PATH, else through npx. */
 export function pnpmCommand(): { command: string; prefix: string[] } {
-  const pinned = (JSON.parse(readFileSync(join(repoRoot, 'package.json'), 'utf8')) as { packageManager?: string }).packageManager ?? 'pnpm@10';
+  const pinned =
+    (JSON.parse(readFileSync(join(repoRoot, 'package.json'), 'utf8')) as { packageManager?: string }).packageManager ?? 'pnpm@10';
   const version = pinned.replace(/^pnpm@/, '');
   const onPath = spawnSync('pnpm', ['--version'], { encoding: 'utf8', env: { ...process.env, COREPACK_ENABLE_STRICT: '0' } });
   if (onPath.status === 0 && onPath.stdout.trim() === version) return { command: 'pnpm', prefix: [] };
@@ -83,7 +84,11 @@ export interface UserProcess {
  * Starts `command args` in `cwd` as the unprivileged server user (when the tests run as root), in a
  * process group of its own, with HOME (npm's cache) in `home`.
  */
-export function startAsServerUser(command: string, args: string[], options: { cwd: string; home: string; env?: Record<string, string> }): UserProcess {
+export function startAsServerUser(
+  command: string,
+  args: string[],
+  options: { cwd: string; home: string; env?: Record<string, string> },
+): UserProcess {
   const user = serverUser();
   const env: NodeJS.ProcessEnv = {
     ...process.env,
@@ -142,7 +147,12 @@ export function startAsServerUser(command: string, args: string[], options: { cw
 }
 
 /** Waits until `ready(output)` holds and `url` answers HTTP; throws with the output when the process ends first. */
-export async function waitUntilServing(proc: UserProcess, ready: (output: string) => boolean, url: string, timeoutMs = 60_000): Promise<void> {
+export async function waitUntilServing(
+  proc: UserProcess,
+  ready: (output: string) => boolean,
+  url: string,
+  timeoutMs = 60_000,
+): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   let ended = false;
   void proc.exited.then(() => (ended = true));

@@ -39,7 +39,9 @@ describe('health and storage gauges of a server on S3 (Ceph RGW)', { skip }, () 
 
   it('/readyz asks the bucket: ready with an unwritable local folder, and the gauges count the bucket', async (t) => {
     const storageDriver = fixture.driverConfig('health');
-    const server = await startServer({ config: { storage: { storageDriver }, extensions: { metrics: { enable: true, prometheus: { path: '/metrics' } } } } });
+    const server = await startServer({
+      config: { storage: { storageDriver }, extensions: { metrics: { enable: true, prometheus: { path: '/metrics' } } } },
+    });
     const storage = new S3Storage(optionsFromDriverConfig(storageDriver));
     t.after(async () => {
       await chmod(server.rootDirectory, 0o700).catch(() => undefined);
@@ -82,7 +84,10 @@ describe('health and storage gauges of a server on S3 (Ceph RGW)', { skip }, () 
       assert.equal(body.errors[0]!.detail.checks['storage'], 'NoSuchBucket', path);
     }
     assert.equal((await fetch(`${server.url}/livez`)).status, 200);
-    assert.ok(server.logRecords().some((r) => r.msg === 'storage is not ready' && r.storage === 'NoSuchBucket'), server.logs());
+    assert.ok(
+      server.logRecords().some((r) => r.msg === 'storage is not ready' && r.storage === 'NoSuchBucket'),
+      server.logs(),
+    );
 
     await fixture.cluster.createBucket(bucket);
     await eventually('/readyz once the bucket exists', async () => (await fetch(`${server.url}/readyz`)).status === 200);

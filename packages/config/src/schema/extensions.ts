@@ -1,5 +1,5 @@
 /** `log` and `extensions`: logging, the audit trail, metrics and periodic scrub. */
-import { z } from 'zod';
+import type { z } from 'zod';
 import { duration, flag, oneOf, section, text } from './kit.js';
 
 export const LOG_LEVELS = ['trace', 'debug', 'info', 'warn', 'error', 'fatal'] as const;
@@ -12,7 +12,10 @@ export const logSchema = section(
   {
     level: oneOf(LOG_LEVELS, { default: LOG_DEFAULTS.level, description: 'least severe level written' }),
     output: text({ nonEmpty: true, description: 'log file path (default: standard output)' }),
-    audit: text({ nonEmpty: true, description: 'audit log file: one JSON line per mutating request (who, what, repository, digest, result)' }),
+    audit: text({
+      nonEmpty: true,
+      description: 'audit log file: one JSON line per mutating request (who, what, repository, digest, result)',
+    }),
   },
   { description: 'JSON log lines (pino)' },
 );
@@ -21,7 +24,14 @@ export const metricsSchema = section(
   {
     enable: flag({ default: METRICS_DEFAULTS.enable, description: 'serve Prometheus metrics (on once this section is present)' }),
     prometheus: section(
-      { path: text({ pattern: /^\/[A-Za-z0-9._~/-]*$/, patternHint: 'a path such as "/metrics"', default: METRICS_DEFAULTS.path, description: 'scrape path (outside /v2/)' }) },
+      {
+        path: text({
+          pattern: /^\/[A-Za-z0-9._~/-]*$/,
+          patternHint: 'a path such as "/metrics"',
+          default: METRICS_DEFAULTS.path,
+          description: 'scrape path (outside /v2/)',
+        }),
+      },
       { description: 'where Prometheus scrapes' },
     ),
   },

@@ -1,5 +1,5 @@
 /** `http`: the listener, its limits, and the security keys (see security.ts). */
-import { z } from 'zod';
+import type { z } from 'zod';
 import { duration, flag, integer, port, section, text } from './kit.js';
 import { accessControlSchema, authSchema, checkRealm, checkSecurity, tlsSchema } from './security.js';
 
@@ -16,16 +16,29 @@ export const LIMIT_DEFAULTS = {
 
 export const limitsSchema = section(
   {
-    maxManifestSize: integer({ min: 4096, default: LIMIT_DEFAULTS.maxManifestSize, description: 'largest manifest accepted, in bytes; larger gets 413' }),
+    maxManifestSize: integer({
+      min: 4096,
+      default: LIMIT_DEFAULTS.maxManifestSize,
+      description: 'largest manifest accepted, in bytes; larger gets 413',
+    }),
     maxUploadSessionsPerClient: integer({
       min: 0,
       default: LIMIT_DEFAULTS.maxUploadSessionsPerClient,
       description: 'upload sessions one client may keep open (0: no limit); more gets 429',
     }),
-    uploadSessionExpiry: duration({ default: LIMIT_DEFAULTS.uploadSessionExpiry, description: 'an upload session idle this long is abandoned and removed' }),
+    uploadSessionExpiry: duration({
+      default: LIMIT_DEFAULTS.uploadSessionExpiry,
+      description: 'an upload session idle this long is abandoned and removed',
+    }),
     headersTimeout: duration({ default: LIMIT_DEFAULTS.headersTimeout, description: 'time a client gets to send request headers' }),
-    requestTimeout: duration({ default: LIMIT_DEFAULTS.requestTimeout, description: 'time a client gets to send a whole request, body included (0: none)' }),
-    idleTimeout: duration({ default: LIMIT_DEFAULTS.idleTimeout, description: 'a connection silent this long is closed, even mid-request' }),
+    requestTimeout: duration({
+      default: LIMIT_DEFAULTS.requestTimeout,
+      description: 'time a client gets to send a whole request, body included (0: none)',
+    }),
+    idleTimeout: duration({
+      default: LIMIT_DEFAULTS.idleTimeout,
+      description: 'a connection silent this long is closed, even mid-request',
+    }),
   },
   { description: 'request and resource limits (slow clients, oversized input, abandoned uploads)' },
 );
@@ -38,12 +51,16 @@ export const httpSchema = section(
       default: HTTP_DEFAULTS.realm,
       description: 'realm in the WWW-Authenticate: Basic challenge of 401 answers (no quotes or backslashes)',
     }).superRefine(checkRealm),
-    swagger: flag({ default: HTTP_DEFAULTS.swagger, description: 'serve the OpenAPI document (/openapi.json, /openapi.yaml) and Swagger UI (/swagger/)' }),
+    swagger: flag({
+      default: HTTP_DEFAULTS.swagger,
+      description: 'serve the OpenAPI document (/openapi.json, /openapi.yaml) and Swagger UI (/swagger/)',
+    }),
     workers: integer({
       min: 0,
       max: 64,
       default: HTTP_DEFAULTS.workers,
-      description: 'serving processes sharing the port (0: one per CPU core). More use more cores for request-heavy loads, each with its own memory',
+      description:
+        'serving processes sharing the port (0: one per CPU core). More use more cores for request-heavy loads, each with its own memory',
     }),
     tls: tlsSchema,
     auth: authSchema,

@@ -8,7 +8,7 @@
  * config file works as it is, minus the features zot-ts does not implement (those are refused
  * with their path rather than silently ignored).
  */
-import { z } from 'zod';
+import type { z } from 'zod';
 import { extensionsSchema, logSchema } from './extensions.js';
 import { httpSchema } from './http.js';
 import { section, text } from './kit.js';

@@ -127,7 +127,10 @@ export function port(options: Common & { min?: number } = {}): z.ZodUnion<readon
   const schema = z.union(
     [
       z.number({ error }).int({ error }).min(min, { error }).max(65535, { error }),
-      z.string({ error }).regex(/^\s*\d{1,5}\s*$/, { error }).refine((s) => inRange(Number(s)), { error }),
+      z
+        .string({ error })
+        .regex(/^\s*\d{1,5}\s*$/, { error })
+        .refine((s) => inRange(Number(s)), { error }),
     ],
     { error },
   );
@@ -175,6 +178,8 @@ export function section<S extends Shape, R extends keyof S & string = never>(
   options: Common & Wording & { required?: readonly R[] } = {},
 ): z.ZodObject<Partly<S, R>, z.core.$strict> {
   const required = new Set<string>(options.required ?? []);
-  const partly = Object.fromEntries(Object.entries(shape).map(([key, schema]) => [key, required.has(key) ? schema : schema.optional()])) as Partly<S, R>;
+  const partly = Object.fromEntries(
+    Object.entries(shape).map(([key, schema]) => [key, required.has(key) ? schema : schema.optional()]),
+  ) as Partly<S, R>;
   return finish(z.strictObject(partly, { error: errorMap('an object', options) }), 'an object', options);
 }

@@ -9,7 +9,14 @@ import { describeValue, flag, list, map, oneOf, port, section, text, withTraits,
 
 export const ACTIONS = ['read', 'create', 'update', 'delete'] as const;
 
-export const LDAP_DEFAULTS = { insecure: false, startTLS: false, skipVerify: false, subtreeSearch: false, userAttribute: 'uid', queryTimeout: 5 } as const;
+export const LDAP_DEFAULTS = {
+  insecure: false,
+  startTLS: false,
+  skipVerify: false,
+  subtreeSearch: false,
+  userAttribute: 'uid',
+  queryTimeout: 5,
+} as const;
 export const AUTH_DEFAULTS = { failDelay: 0 } as const;
 
 /** A number of seconds (zot's auth keys): a number, a numeric string or a Go duration such as "2s". */
@@ -51,24 +58,41 @@ export const ldapSchema = section(
     skipVerify: flag({ default: LDAP_DEFAULTS.skipVerify, description: "do not verify the LDAP server's certificate (testing only)" }),
     caCert: text({ description: "PEM CA file for the LDAP server's certificate (default: Node's bundled roots)" }),
     baseDN: text({ required: true, description: 'where users are searched' }),
-    userAttribute: text({ pattern: ATTRIBUTE_NAME, patternHint: 'an attribute name', default: LDAP_DEFAULTS.userAttribute, description: 'attribute holding the login name' }),
+    userAttribute: text({
+      pattern: ATTRIBUTE_NAME,
+      patternHint: 'an attribute name',
+      default: LDAP_DEFAULTS.userAttribute,
+      description: 'attribute holding the login name',
+    }),
     userFilter: text({
       pattern: /^(?:|\s*\(.*\)\s*)$/s,
       patternHint: 'a parenthesised LDAP filter, e.g. (objectClass=person)',
       description: 'extra filter AND-ed to the user search, e.g. (objectClass=person)',
     }),
-    userGroupAttribute: text({ pattern: ATTRIBUTE_NAME, patternHint: 'an attribute name', description: "attribute of the user's entry listing their groups, e.g. memberOf" }),
-    subtreeSearch: flag({ default: LDAP_DEFAULTS.subtreeSearch, description: 'search the whole subtree under baseDN (default: one level)' }),
+    userGroupAttribute: text({
+      pattern: ATTRIBUTE_NAME,
+      patternHint: 'an attribute name',
+      description: "attribute of the user's entry listing their groups, e.g. memberOf",
+    }),
+    subtreeSearch: flag({
+      default: LDAP_DEFAULTS.subtreeSearch,
+      description: 'search the whole subtree under baseDN (default: one level)',
+    }),
     bindDN: text({ description: 'service account DN used for the user search' }),
     bindPassword: text({ secret: true, description: 'service account password (prefer credentialsFile)' }),
     credentialsFile: text({ description: 'JSON file {"bindDN": ..., "bindPassword": ...}; overrides bindDN and bindPassword' }),
-    queryTimeout: seconds({ positive: true, default: LDAP_DEFAULTS.queryTimeout, description: 'seconds allowed to connect and for each LDAP operation' }),
+    queryTimeout: seconds({
+      positive: true,
+      default: LDAP_DEFAULTS.queryTimeout,
+      description: 'seconds allowed to connect and for each LDAP operation',
+    }),
   },
   { required: ['address', 'baseDN'], description: 'LDAP login: bind as the service account, find the user, bind as the user' },
 ).superRefine(
   (ldap, ctx) => {
     if (typeof ldap !== 'object' || ldap === null) return;
-    if (ldap.bindPassword && !ldap.bindDN && !ldap.credentialsFile) ctx.addIssue({ code: 'custom', path: ['bindPassword'], message: 'is set without bindDN' });
+    if (ldap.bindPassword && !ldap.bindDN && !ldap.credentialsFile)
+      ctx.addIssue({ code: 'custom', path: ['bindPassword'], message: 'is set without bindDN' });
   },
   { when: () => true },
 );
@@ -120,7 +144,10 @@ export const repositoryPolicySchema = section(
     defaultPolicy: actionList('actions any authenticated user gets on matching repositories'),
     anonymousPolicy: actionList('actions callers without credentials get on matching repositories'),
   },
-  { message: 'must be an object with policies, defaultPolicy or anonymousPolicy', description: 'who may do what on the repositories the glob matches' },
+  {
+    message: 'must be an object with policies, defaultPolicy or anonymousPolicy',
+    description: 'who may do what on the repositories the glob matches',
+  },
 );
 
 /** Repository glob -> policies; each glob is checked to be one (zot's doublestar syntax). */
@@ -145,7 +172,10 @@ export const accessControlSchema = withTraits(
       groups: map(section({ users: names('members of the group') }, { message: 'must be an object with users', description: 'a group' }), {
         description: 'group name -> {"users": [...]}, for backends without groups (htpasswd, mTLS)',
       }),
-      metrics: section({ users: names('who may scrape /metrics (with auth on; default: any authenticated user)') }, { description: "zot's metrics access list" }),
+      metrics: section(
+        { users: names('who may scrape /metrics (with auth on; default: any authenticated user)') },
+        { description: "zot's metrics access list" },
+      ),
     },
     {
       description:
@@ -157,7 +187,10 @@ export const accessControlSchema = withTraits(
 );
 
 /** `auth.mtls` is zot's way of saying "client certificates"; they need the CA that signs them. */
-export function checkSecurity(http: { tls?: { cacert?: string } | undefined; auth?: { mtls?: unknown } | undefined }, ctx: z.RefinementCtx): void {
+export function checkSecurity(
+  http: { tls?: { cacert?: string | undefined } | undefined; auth?: { mtls?: unknown } | undefined },
+  ctx: z.RefinementCtx,
+): void {
   const auth = http.auth as Record<string, unknown> | undefined;
   const tls = http.tls as Record<string, unknown> | undefined;
   if (typeof auth !== 'object' || auth === null || auth.mtls === undefined) return;

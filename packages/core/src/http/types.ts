@@ -9,12 +9,12 @@ export interface RegistryRequest {
   query: URLSearchParams;
   headers: Readonly<Record<string, string | undefined>>;
   /** The body as a byte stream (never buffered by the adapter). */
-  body?: Readable;
-  remoteAddress?: string;
+  body?: Readable | undefined;
+  remoteAddress?: string | undefined;
   /** Set by TLS adapters when the client presented a certificate the server verified. */
-  clientCertificate?: { subjectCommonName?: string };
+  clientCertificate?: { subjectCommonName?: string | undefined } | undefined;
   /** Aborted when the client goes away. */
-  signal?: AbortSignal;
+  signal?: AbortSignal | undefined;
 }
 
 export interface RegistryResponse {

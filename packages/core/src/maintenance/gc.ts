@@ -117,7 +117,13 @@ export async function collectGarbage(storage: RegistryStorage, options: GarbageC
       result = await collectRepository(storage, repository, options, now);
     } catch (err) {
       options.logger?.error({ err, repository }, 'gc: repository failed');
-      result = { repository, manifests: [], blobs: [], uploads: [], problems: [`failed: ${err instanceof Error ? err.message : String(err)}`] };
+      result = {
+        repository,
+        manifests: [],
+        blobs: [],
+        uploads: [],
+        problems: [`failed: ${err instanceof Error ? err.message : String(err)}`],
+      };
     }
     report.repositories.push(result);
     report.totals.manifests += result.manifests.length;
@@ -170,7 +176,10 @@ async function collectRepository(
     }
     for (const removed of report.manifests) {
       const dry = dryRun || (options.retention?.dryRun ?? false);
-      options.logger?.info({ repository, digest: removed.digest, reason: removed.reason, tag: removed.tag, dryRun: dry }, dry ? 'gc: would remove manifest' : 'gc: removed manifest');
+      options.logger?.info(
+        { repository, digest: removed.digest, reason: removed.reason, tag: removed.tag, dryRun: dry },
+        dry ? 'gc: would remove manifest' : 'gc: removed manifest',
+      );
     }
   }
 
@@ -202,7 +211,10 @@ async function collectRepository(
   return report;
 }
 
-function policyFor(repository: string, policies: readonly RetentionPolicy[]): Required<Omit<RetentionPolicy, 'keepTags'>> & Pick<RetentionPolicy, 'keepTags'> {
+function policyFor(
+  repository: string,
+  policies: readonly RetentionPolicy[],
+): Required<Omit<RetentionPolicy, 'keepTags'>> & Pick<RetentionPolicy, 'keepTags'> {
   const policy = policies.find((p) => p.repositories.some((glob) => matchesGlob(glob, repository)));
   return {
     repositories: policy?.repositories ?? [],
@@ -340,7 +352,10 @@ function applyRetention(
 function simulate(index: RepositoryIndex, removed: readonly RemovedManifest[]): RepositoryIndex {
   let entries = [...index.manifests];
   for (const item of removed) {
-    entries = item.reason === 'tag' ? entries.filter((e) => !(tagOf(e) === item.tag && e.digest === item.digest)) : entries.filter((e) => e.digest !== item.digest);
+    entries =
+      item.reason === 'tag'
+        ? entries.filter((e) => !(tagOf(e) === item.tag && e.digest === item.digest))
+        : entries.filter((e) => e.digest !== item.digest);
   }
   return { ...index, manifests: entries };
 }

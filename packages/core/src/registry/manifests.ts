@@ -55,7 +55,9 @@ export class Manifests {
       // Children checked above may have been removed from the index since (garbage collection of
       // untagged manifests): their blobs were touched, so they are still there; list them again.
       const withChildren = keepChildren(index, info.children);
-      return byDigest ? (addUntagged(withChildren, entry) ?? (withChildren !== index ? withChildren : undefined)) : setTag(withChildren, reference, entry);
+      return byDigest
+        ? (addUntagged(withChildren, entry) ?? (withChildren !== index ? withChildren : undefined))
+        : setTag(withChildren, reference, entry);
     });
     return { digest, ...(info.subject ? { subject: info.subject.digest } : {}) };
   }

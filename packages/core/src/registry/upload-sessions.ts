@@ -71,7 +71,13 @@ export class UploadSessions {
     return this.locks.run(sessionKey(repository, uploadId), () => this.appendLocked(repository, uploadId, body, options));
   }
 
-  async complete(repository: string, uploadId: string, digest: string, body: Readable | undefined, options: ChunkOptions): Promise<BlobStat> {
+  async complete(
+    repository: string,
+    uploadId: string,
+    digest: string,
+    body: Readable | undefined,
+    options: ChunkOptions,
+  ): Promise<BlobStat> {
     assertRepositoryName(repository);
     const expected = parseDigest(digest);
     return this.locks.run(sessionKey(repository, uploadId), async () => {

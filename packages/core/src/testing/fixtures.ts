@@ -15,7 +15,10 @@ export async function withStorage(factory: StorageFactory, work: (fixture: Stora
 }
 
 /** Registers a test that runs `work` on a fresh storage from `factory` (cleaned up afterwards). */
-export function storageTest(t: TestFunctions, factory: StorageFactory): (name: string, work: (storage: RegistryStorage) => Promise<void>) => unknown {
+export function storageTest(
+  t: TestFunctions,
+  factory: StorageFactory,
+): (name: string, work: (storage: RegistryStorage) => Promise<void>) => unknown {
   return (name, work) => t.it(name, () => withStorage(factory, ({ storage }) => work(storage)));
 }
 

@@ -34,7 +34,6 @@
  * the kit then checks through `openPeer` that they see one state and continue each other's uploads.
  */
 import { describe, it } from 'node:test';
-import type { RegistryStorage } from '../storage.js';
 import { registerBlobCases } from './cases/blobs.js';
 import { registerCapabilityCases } from './cases/capabilities.js';
 import { registerRegistryCases } from './cases/registry-engine.js';

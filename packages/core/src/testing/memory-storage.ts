@@ -195,7 +195,12 @@ export class MemoryStorage implements RegistryStorage, UsageReporting {
   async listUploads(repository: string): Promise<UploadEntry[]> {
     const repo = this.repositories.get(repository);
     if (!repo) return [];
-    return [...repo.uploads].map(([uploadId, upload]) => ({ uploadId, size: upload.size, startedAt: upload.startedAt, modifiedAt: upload.modifiedAt }));
+    return [...repo.uploads].map(([uploadId, upload]) => ({
+      uploadId,
+      size: upload.size,
+      startedAt: upload.startedAt,
+      modifiedAt: upload.modifiedAt,
+    }));
   }
 
   /**

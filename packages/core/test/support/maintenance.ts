@@ -26,14 +26,24 @@ export function indexOf(children: Array<{ digest: string; size: number }>, extra
     JSON.stringify({
       schemaVersion: 2,
       mediaType: MediaTypes.ociIndex,
-      manifests: children.map((c) => ({ mediaType: MediaTypes.ociManifest, digest: c.digest, size: c.size, platform: { architecture: 'amd64', os: 'linux' } })),
+      manifests: children.map((c) => ({
+        mediaType: MediaTypes.ociManifest,
+        digest: c.digest,
+        size: c.size,
+        platform: { architecture: 'amd64', os: 'linux' },
+      })),
       ...extra,
     }),
   );
 }
 
 /** A referrer (an OCI artifact manifest with a subject) pushed by digest; returns its digest. */
-export async function pushReferrer(client: Client, repository: string, subject: Descriptor, artifactType = 'application/vnd.example.sbom'): Promise<string> {
+export async function pushReferrer(
+  client: Client,
+  repository: string,
+  subject: Descriptor,
+  artifactType = 'application/vnd.example.sbom',
+): Promise<string> {
   const payload = Buffer.from(`sbom for ${subject.digest} ${Math.random()}`);
   const payloadDigest = await client.pushBlob(repository, payload);
   const empty = await client.pushBlob(repository, '{}');
@@ -48,7 +58,10 @@ export async function pushReferrer(client: Client, repository: string, subject: 
     }),
   );
   const digest = sha256(manifest);
-  const reply = await client.send('PUT', `/v2/${repository}/manifests/${digest}`, { body: manifest, headers: { 'content-type': MediaTypes.ociManifest } });
+  const reply = await client.send('PUT', `/v2/${repository}/manifests/${digest}`, {
+    body: manifest,
+    headers: { 'content-type': MediaTypes.ociManifest },
+  });
   if (reply.status !== 201) throw new Error(`push referrer: ${reply.status} ${reply.body.toString()}`);
   return digest;
 }

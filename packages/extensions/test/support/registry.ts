@@ -30,7 +30,9 @@ export async function tempDir(prefix = 'zot-ext-'): Promise<string> {
   return mkdtemp(join(tmpdir(), prefix));
 }
 
-export async function harness(options: { root?: string; extraRoutes?: readonly RouteDefinition[]; authenticator?: Authenticator } = {}): Promise<Harness> {
+export async function harness(
+  options: { root?: string; extraRoutes?: readonly RouteDefinition[]; authenticator?: Authenticator } = {},
+): Promise<Harness> {
   const root = options.root ?? (await tempDir());
   const storage = new OciLayoutStorage({ rootDirectory: root });
   const registry = new Registry({ storage });

@@ -62,7 +62,8 @@ export interface SuperviseOptions {
  */
 export async function superviseWorkers(options: SuperviseOptions): Promise<number> {
   const { logger, workers: count } = options;
-  if (!Number.isInteger(count) || count < 1) throw new RangeError(`superviseWorkers: workers must be an integer >= 1, got ${String(count)}`);
+  if (!Number.isInteger(count) || count < 1)
+    throw new RangeError(`superviseWorkers: workers must be an integer >= 1, got ${String(count)}`);
   if (!cluster.isPrimary) throw new Error('superviseWorkers: this process is itself a worker');
   const shutdownDeadlineMs = options.shutdownDeadlineMs ?? 10_000;
   const ownStop = options.stopSignal ? undefined : processStopSignal();

@@ -37,7 +37,7 @@ function post(url: string): Promise<number> {
   });
 }
 
-describe('superviseWorkers with an embedder\'s own server script', () => {
+describe("superviseWorkers with an embedder's own server script", () => {
   const root = mkdtempSync(join(tmpdir(), 'zot-server-workers-'));
   after(() => rmSync(root, { recursive: true, force: true }));
 
@@ -48,7 +48,11 @@ describe('superviseWorkers with an embedder\'s own server script', () => {
     child.stdout.on('data', (d: Buffer) => (output += d.toString()));
     child.stderr.on('data', (d: Buffer) => (output += d.toString()));
     const exited = new Promise<number | null>((resolve) => child.once('exit', resolve));
-    const lines = (): Array<Record<string, unknown>> => output.split('\n').filter((l) => l.startsWith('{')).map((l) => JSON.parse(l) as Record<string, unknown>);
+    const lines = (): Array<Record<string, unknown>> =>
+      output
+        .split('\n')
+        .filter((l) => l.startsWith('{'))
+        .map((l) => JSON.parse(l) as Record<string, unknown>);
     try {
       const deadline = Date.now() + 15_000;
       while (lines().filter((l) => 'maintenance' in l).length < 2) {
@@ -65,7 +69,12 @@ describe('superviseWorkers with an embedder\'s own server script', () => {
       assert.equal(await post(url), 202);
       await new Promise((r) => setTimeout(r, 300)); // the workers hear of each other's sessions within moments
       // Rounds of attempts on connections of their own, until the kernel has sent some to each worker.
-      const refusedBy = (): Set<unknown> => new Set(lines().filter((l) => l.status === 429).map((l) => l.worker));
+      const refusedBy = (): Set<unknown> =>
+        new Set(
+          lines()
+            .filter((l) => l.status === 429)
+            .map((l) => l.worker),
+        );
       for (let round = 0; round < 10 && refusedBy().size < 2; round++) {
         const more = await Promise.all(Array.from({ length: 6 }, () => post(url)));
         assert.deepEqual(more, [429, 429, 429, 429, 429, 429], output);
@@ -78,7 +87,10 @@ describe('superviseWorkers with an embedder\'s own server script', () => {
     assert.equal(await exited, 0, output);
     const stopped = lines().filter((l) => 'stopped' in l);
     assert.equal(stopped.length, 2, output);
-    assert.ok(stopped.every((l) => l.stopped === true), output);
+    assert.ok(
+      stopped.every((l) => l.stopped === true),
+      output,
+    );
     assert.deepEqual(lines().at(-1), { supervisor: 'stopped', code: 0 });
   });
 });

@@ -1,4 +1,4 @@
-import type { RouteDefinition } from '../routes.js';
+import type { RouteDefinition } from '../route.js';
 import { parseRangeHeader, resolveRange } from '../headers.js';
 import { blobHeaders } from './responses.js';
 

@@ -1,6 +1,6 @@
 import { MediaTypes } from '../../media-types.js';
 import { nextLink, parsePageQuery } from '../headers.js';
-import type { RouteDefinition } from '../routes.js';
+import type { RouteDefinition } from '../route.js';
 import { json } from './responses.js';
 
 /** The base route (spec end-1): a client's check that this is a registry. */

@@ -1,7 +1,7 @@
 import { RegistryError } from '../../errors.js';
 import { MediaTypes } from '../../media-types.js';
 import { BodyTooLargeError, readAll } from '../../util/streams.js';
-import type { RouteDefinition } from '../routes.js';
+import type { RouteDefinition } from '../route.js';
 import { manifestHeaders } from './responses.js';
 
 const manifestGet = (method: 'GET' | 'HEAD'): RouteDefinition => ({
@@ -22,7 +22,6 @@ const manifestGet = (method: 'GET' | 'HEAD'): RouteDefinition => ({
     return { status: 200, headers: manifestHeaders(manifest), body: manifest.bytes };
   },
 });
-
 
 const putManifest: RouteDefinition = {
   method: 'PUT',

@@ -1,7 +1,7 @@
 import { RegistryError } from '../../errors.js';
 import { parseDigest } from '../../digest.js';
 import { parseContentLength } from '../headers.js';
-import type { RouteDefinition } from '../routes.js';
+import type { RouteDefinition } from '../route.js';
 import { blobCreated, chunkOptions, emptyBody, emptyStream, uploadHeaders } from './responses.js';
 
 const startUpload: RouteDefinition = {
@@ -17,7 +17,11 @@ const startUpload: RouteDefinition = {
     400: 'invalid name or digest',
     404: 'repository unknown',
   },
-  query: { digest: 'digest of the body, for a single-request upload', mount: 'digest of a blob to mount', from: 'repository to mount from' },
+  query: {
+    digest: 'digest of the body, for a single-request upload',
+    mount: 'digest of a blob to mount',
+    from: 'repository to mount from',
+  },
   requestBody: { mediaType: 'application/octet-stream', description: 'the blob, with ?digest=' },
   async handle({ request, registry, params, outcome, mayAccess }) {
     const name = params.name!;

@@ -1,14 +1,5 @@
 import assert from 'node:assert/strict';
-import {
-  bytes,
-  collect,
-  digestOfBytes,
-  eventually,
-  sorted,
-  storageTest,
-  streamOf,
-  uploadId,
-} from '../fixtures.js';
+import { bytes, collect, digestOfBytes, eventually, sorted, storageTest, streamOf, uploadId } from '../fixtures.js';
 import type { StorageFactory, TestFunctions } from '../types.js';
 
 /**
@@ -39,7 +30,15 @@ export function registerBlobCases(t: TestFunctions, factory: StorageFactory): vo
       const digest = digestOfBytes(data);
       await storage.putBlob('repo', digest, data);
       const last = data.length - 1;
-      for (const [start, end] of [[0, 0], [0, 9], [10, 19], [last, last], [0, last], [65_535, 65_536], [100_000, 199_999]] as const) {
+      for (const [start, end] of [
+        [0, 0],
+        [0, 9],
+        [10, 19],
+        [last, last],
+        [0, last],
+        [65_535, 65_536],
+        [100_000, 199_999],
+      ] as const) {
         const stream = await storage.readBlob('repo', digest, { range: { start, end } });
         assert.ok(stream, `range ${start}-${end}`);
         assert.deepEqual(await collect(stream), data.subarray(start, end + 1), `range ${start}-${end} (inclusive)`);
@@ -129,10 +128,16 @@ export function registerBlobCases(t: TestFunctions, factory: StorageFactory): vo
       const digest = digestOfBytes(data);
       await storage.putBlob('a', digest, data);
       assert.equal(await storage.mountBlob('a', 'b', digest), true);
-      assert.deepEqual((await storage.listBlobs('b')).map((b) => b.digest), [digest]);
+      assert.deepEqual(
+        (await storage.listBlobs('b')).map((b) => b.digest),
+        [digest],
+      );
       await storage.deleteBlob('a', digest);
       assert.deepEqual(await storage.listBlobs('a'), []);
-      assert.deepEqual((await storage.listBlobs('b')).map((b) => b.digest), [digest]);
+      assert.deepEqual(
+        (await storage.listBlobs('b')).map((b) => b.digest),
+        [digest],
+      );
     });
 
     test('listUploads lists open sessions with their sizes, not committed or deleted ones', async (storage) => {
@@ -160,7 +165,10 @@ export function registerBlobCases(t: TestFunctions, factory: StorageFactory): vo
       assert.deepEqual(await storage.touchBlobs('repo', [digestOfBytes(held), absent]), [absent]);
       const listed = (await storage.listBlobs('repo')).find((b) => b.digest === digestOfBytes(held));
       assert.ok(listed && listed.modifiedAt.getTime() >= before - 2000, 'modifiedAt is about the time of the touch');
-      assert.deepEqual(sorted(await storage.touchBlobs('missing/repo', [absent, digestOfBytes(held)])), sorted([absent, digestOfBytes(held)]));
+      assert.deepEqual(
+        sorted(await storage.touchBlobs('missing/repo', [absent, digestOfBytes(held)])),
+        sorted([absent, digestOfBytes(held)]),
+      );
       assert.deepEqual(await storage.listRepositories(), ['repo'], 'touching does not create repositories');
     });
 
@@ -168,11 +176,23 @@ export function registerBlobCases(t: TestFunctions, factory: StorageFactory): vo
       const data = bytes(100);
       const digest = digestOfBytes(data);
       await storage.putBlob('repo', digest, data);
-      assert.equal(await storage.deleteBlob('repo', digest, { unmodifiedSince: new Date(Date.now() - 60_000) }), false, 'modified after the date: kept');
+      assert.equal(
+        await storage.deleteBlob('repo', digest, { unmodifiedSince: new Date(Date.now() - 60_000) }),
+        false,
+        'modified after the date: kept',
+      );
       assert.equal(await storage.statBlob('repo', digest), 100);
-      assert.equal(await storage.deleteBlob('repo', digest, { unmodifiedSince: new Date(Date.now() + 60_000) }), true, 'older than the date: deleted');
+      assert.equal(
+        await storage.deleteBlob('repo', digest, { unmodifiedSince: new Date(Date.now() + 60_000) }),
+        true,
+        'older than the date: deleted',
+      );
       assert.equal(await storage.statBlob('repo', digest), undefined);
-      assert.equal(await storage.deleteBlob('repo', digest, { unmodifiedSince: new Date(Date.now() + 60_000) }), false, 'nothing left to delete');
+      assert.equal(
+        await storage.deleteBlob('repo', digest, { unmodifiedSince: new Date(Date.now() + 60_000) }),
+        false,
+        'nothing left to delete',
+      );
       assert.equal(await storage.deleteBlob('missing/repo', digest, { unmodifiedSince: new Date() }), false);
     });
 

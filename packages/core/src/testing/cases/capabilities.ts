@@ -26,7 +26,6 @@ export function registerCapabilityCases(t: TestFunctions, factory: StorageFactor
       }
     });
 
-
     test('uploadDigest, when the backend tracks it, is the digest of the bytes appended so far', async (storage) => {
       const digests = storage.capabilities?.uploadDigests;
       if (!digests) return; // optional capability: core re-reads the data instead
@@ -36,7 +35,8 @@ export function registerCapabilityCases(t: TestFunctions, factory: StorageFactor
       const check = async (size: number): Promise<void> => {
         for (const algorithm of ['sha256', 'sha512'] as const) {
           const tracked = await digests.uploadDigest('repo', id, algorithm);
-          if (tracked) assert.deepEqual(tracked, { digest: digestOfBytes(data.subarray(0, size), algorithm), size }, `${algorithm} at ${size}`);
+          if (tracked)
+            assert.deepEqual(tracked, { digest: digestOfBytes(data.subarray(0, size), algorithm), size }, `${algorithm} at ${size}`);
         }
       };
       await check(0);
@@ -53,7 +53,6 @@ export function registerCapabilityCases(t: TestFunctions, factory: StorageFactor
       if (tracked) assert.deepEqual(tracked, { digest: digestOfBytes(sent.subarray(0, kept)), size: kept }, 'after a failed append');
       assert.equal(await digests.uploadDigest('repo', uploadId(), 'sha256'), undefined, 'no such session');
     });
-
 
     test('blobVersion, when provided, is stable while a blob is unchanged and changes when it is written again', async (storage) => {
       const versions = storage.capabilities?.blobVersions;
@@ -74,7 +73,6 @@ export function registerCapabilityCases(t: TestFunctions, factory: StorageFactor
       assert.notEqual(second, first, 'a blob written again is a new version');
     });
 
-
     test('health.probe, when provided, resolves on a working storage and leaves nothing a listing shows', async (storage) => {
       const health = storage.capabilities?.health;
       if (!health) return; // optional capability: health then reads an index instead
@@ -85,14 +83,18 @@ export function registerCapabilityCases(t: TestFunctions, factory: StorageFactor
       await storage.putBlob('repo', digestOfBytes(data), data);
       await health.probe();
       assert.deepEqual(await storage.listRepositories(), ['repo']);
-      assert.deepEqual((await storage.listBlobs('repo')).map((b) => b.digest), [digestOfBytes(data)]);
+      assert.deepEqual(
+        (await storage.listBlobs('repo')).map((b) => b.digest),
+        [digestOfBytes(data)],
+      );
       assert.deepEqual(await storage.listUploads('repo'), [], 'no session made by probing');
     });
 
     test('usage, when provided, counts what each repository stores and its open sessions', async (storage) => {
       const usage = storage.capabilities?.usage;
       if (!usage) return; // optional capability: the storage gauges are then not exported
-      const total = (measured: RepositoryUsage | undefined): number => [...(measured?.stored.values() ?? [])].reduce((sum, size) => sum + size, 0);
+      const total = (measured: RepositoryUsage | undefined): number =>
+        [...(measured?.stored.values() ?? [])].reduce((sum, size) => sum + size, 0);
       assert.equal(await usage.repositoryUsage('missing/repo'), undefined, 'a repository that does not exist');
       const first = bytes(1000);
       await storage.putBlob('repo', digestOfBytes(first), first);

@@ -1,17 +1,7 @@
 import assert from 'node:assert/strict';
 import { RegistryError } from '../../errors.js';
 import type { RepositoryIndex } from '../../storage.js';
-import {
-  adding,
-  bytes,
-  collect,
-  digestOfBytes,
-  entry,
-  sorted,
-  storageTest,
-  tagsOf,
-  uploadId,
-} from '../fixtures.js';
+import { adding, bytes, collect, digestOfBytes, entry, sorted, storageTest, tagsOf, uploadId } from '../fixtures.js';
 import type { KitSettings, StorageFactory, TestFunctions } from '../types.js';
 
 /** Not-found answers, repositories created on demand and kept apart, and atomic index updates. */
@@ -160,7 +150,8 @@ export function registerRepositoryCases(t: TestFunctions, factory: StorageFactor
         ),
       );
       assert.ok(calls >= tags.length);
-      results.forEach((index, i) => assert.ok(tagsOf(index).includes(tags[i]!), `update ${i} resolved to an index with its tag`));
+      for (const [i, index] of results.entries())
+        assert.ok(tagsOf(index).includes(tags[i]!), `update ${i} resolved to an index with its tag`);
       assert.deepEqual(tagsOf(await storage.readIndex('racy')), tags);
     });
 

@@ -2,19 +2,7 @@ import assert from 'node:assert/strict';
 import { RegistryError } from '../../errors.js';
 import type { UploadDigests } from '../../storage-capabilities.js';
 import { UploadOffsetError, type RegistryStorage } from '../../storage.js';
-import {
-  adding,
-  bytes,
-  collect,
-  digestOfBytes,
-  entry,
-  gatedStream,
-  pause,
-  streamOf,
-  tagsOf,
-  uploadId,
-  withStorage,
-} from '../fixtures.js';
+import { adding, bytes, collect, digestOfBytes, entry, gatedStream, pause, streamOf, tagsOf, uploadId, withStorage } from '../fixtures.js';
 import type { KitSettings, StorageFactory, TestFunctions } from '../types.js';
 
 /** Two instances over one storage (replicas, or a restart) see one state. */
@@ -64,7 +52,7 @@ export function registerSharedCases(t: TestFunctions, factory: StorageFactory, s
       assert.equal(await a.statUpload('repo', id), undefined);
     });
 
-    test("uploadDigest, when tracked, covers the chunks both instances appended", async (a, b) => {
+    test('uploadDigest, when tracked, covers the chunks both instances appended', async (a, b) => {
       const [digestsOfA, digestsOfB] = [a.capabilities?.uploadDigests, b.capabilities?.uploadDigests];
       if (!digestsOfA || !digestsOfB) return; // optional capability
       const id = uploadId();
@@ -72,13 +60,17 @@ export function registerSharedCases(t: TestFunctions, factory: StorageFactory, s
       await a.createUpload('repo', id);
       const ends = [10_000, 30_000, 31_000, 90_000];
       // Each instance appends in turn and the other reads the running digest.
-      const turns: Array<[RegistryStorage, UploadDigests]> = [[a, digestsOfB], [b, digestsOfA]];
+      const turns: Array<[RegistryStorage, UploadDigests]> = [
+        [a, digestsOfB],
+        [b, digestsOfA],
+      ];
       let size = 0;
       for (const [i, end] of ends.entries()) {
         const [writer, reader] = turns[i % 2]!;
         size = await writer.appendUpload('repo', id, size, streamOf(data.subarray(size, end), 4096));
         const tracked = await reader.uploadDigest('repo', id, 'sha256');
-        if (tracked) assert.deepEqual(tracked, { digest: digestOfBytes(data.subarray(0, size)), size }, `after ${end} bytes, seen by the other`);
+        if (tracked)
+          assert.deepEqual(tracked, { digest: digestOfBytes(data.subarray(0, size)), size }, `after ${end} bytes, seen by the other`);
       }
       await b.commitUpload('repo', id, digestOfBytes(data), data.length);
       assert.equal(await digestsOfA.uploadDigest('repo', id, 'sha256'), undefined, 'the session ended');

@@ -1,15 +1,7 @@
 import assert from 'node:assert/strict';
 import { RegistryError } from '../../errors.js';
 import { UploadOffsetError } from '../../storage.js';
-import {
-  bytes,
-  collect,
-  digestOfBytes,
-  failingStream,
-  storageTest,
-  streamOf,
-  uploadId,
-} from '../fixtures.js';
+import { bytes, collect, digestOfBytes, failingStream, storageTest, streamOf, uploadId } from '../fixtures.js';
 import type { StorageFactory, TestFunctions } from '../types.js';
 
 /**
