@@ -1,4 +1,4 @@
-import { collectGarbage, runPeriodically, scrubStorage, type PeriodicTask, type RegistryStorage } from '@zotjs/core';
+import { collectGarbage, runPeriodically, scrubStorage, type PeriodicTask, type RegistryEvents, type RegistryStorage } from '@zotjs/core';
 import { OciLayoutStorage } from '@zotjs/storage-oci-layout';
 import type { Logger } from 'pino';
 import type { Settings } from './config/settings.js';
@@ -42,15 +42,16 @@ export interface Maintenance {
  * Background upkeep while serving: garbage collection every `storage.gcInterval` (when
  * `storage.gc`), scrub every `extensions.scrub.interval` (when enabled). Passes run one at a
  * time, one repository after the other, beside requests: they never hold a lock for long.
+ * Removals are announced on `events` (the server's registry events), as requests' changes are.
  */
-export function startMaintenance(storage: RegistryStorage, settings: Settings, logger: Logger): Maintenance {
+export function startMaintenance(storage: RegistryStorage, settings: Settings, logger: Logger, events?: RegistryEvents): Maintenance {
   const { maintenance } = settings;
   const tasks: PeriodicTask[] = [];
   if (maintenance.gc) {
     const gcLogger = logger.child({ task: 'gc' });
     tasks.push(
       runPeriodically(
-        (signal) => collectGarbage(storage, { ...maintenance.gcOptions, signal, logger: gcLogger }),
+        (signal) => collectGarbage(storage, { ...maintenance.gcOptions, signal, logger: gcLogger, ...(events ? { events } : {}) }),
         maintenance.gcIntervalMs,
         {
           name: 'gc',

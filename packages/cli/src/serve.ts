@@ -112,7 +112,9 @@ async function listenUntilStopped(options: ServeOptions, extensions: Extensions,
   );
   // Garbage collection and scrub in the background (storage.gc, extensions.scrub).
   // In a multi-process server, one worker runs them for all.
-  const maintenance = runsMaintenance() ? startMaintenance(server.storage, settings, logger) : { stop: async () => undefined };
+  const maintenance = runsMaintenance()
+    ? startMaintenance(server.storage, settings, logger, server.registry.events)
+    : { stop: async () => undefined };
 
   const signal = await options.stopSignal;
   const deadlineMs = options.shutdownDeadlineMs ?? 10_000;

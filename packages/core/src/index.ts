@@ -5,6 +5,7 @@ export * from './media-types.js';
 export * from './storage.js';
 export * from './storage-capabilities.js';
 export * from './auth.js';
+export * from './events.js';
 export { parseManifest, referrerArtifactType, type ManifestInfo } from './manifest.js';
 export * from './registry.js';
 export * from './http/types.js';

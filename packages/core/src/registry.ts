@@ -1,5 +1,6 @@
 import type { Readable } from 'node:stream';
 import { RegistryError } from './errors.js';
+import { RegistryEvents, type EventActor } from './events.js';
 import type { Descriptor } from './repository-index.js';
 import type { ByteRange, RegistryStorage } from './storage.js';
 import { BlobIntegrity } from './registry/blob-integrity.js';
@@ -40,6 +41,8 @@ export class Registry {
   readonly deleteEnabled: boolean;
   readonly verifyBlobReads: boolean;
   readonly uploadExpiryMs: number;
+  /** What happens in this registry: subscribe with `events.on(...)`, refuse pushes with `events.beforeManifestPush(...)`. */
+  readonly events: RegistryEvents;
   private readonly integrity: BlobIntegrity;
   private readonly blobs: Blobs;
   private readonly uploads: UploadSessions;
@@ -52,10 +55,11 @@ export class Registry {
     this.deleteEnabled = options.deleteEnabled ?? true;
     this.verifyBlobReads = options.verifyBlobReads ?? true;
     this.uploadExpiryMs = options.uploadExpiryMs ?? DEFAULT_UPLOAD_EXPIRY_MS;
+    this.events = options.events ?? new RegistryEvents();
     this.integrity = new BlobIntegrity(options.onCorruptContent);
     this.blobs = new Blobs(this.storage, this.integrity, this.verifyBlobReads);
     this.uploads = new UploadSessions(this.storage, this.integrity, this.uploadExpiryMs);
-    this.manifests = new Manifests(this.storage, this.integrity, this.maxManifestBytes);
+    this.manifests = new Manifests(this.storage, this.integrity, this.maxManifestBytes, this.events);
     this.listings = new Listings(this.storage, this.manifests);
   }
 
@@ -139,13 +143,22 @@ export class Registry {
    * Stores a manifest byte-for-byte under `reference` (a tag, or the digest of the bytes).
    * Validates it and checks that the blobs and child manifests it references exist here.
    */
-  putManifest(repository: string, reference: string, bytes: Uint8Array, contentType?: string): Promise<PutManifestResult> {
-    return this.manifests.put(repository, reference, bytes, contentType);
+  putManifest(
+    repository: string,
+    reference: string,
+    bytes: Uint8Array,
+    contentType?: string,
+    actor?: EventActor,
+  ): Promise<PutManifestResult> {
+    return this.manifests.put(repository, reference, bytes, contentType, actor);
   }
 
-  /** The manifest for a tag or digest, with the media type it was pushed with. */
-  getManifest(repository: string, reference: string): Promise<ManifestContent> {
-    return this.manifests.get(repository, reference);
+  /**
+   * The manifest for a tag or digest, with the media type it was pushed with. With `pull`, this is
+   * a client's pull (announced as `manifest.pulled`); without, a read by the registry's own code.
+   */
+  getManifest(repository: string, reference: string, pull?: EventActor): Promise<ManifestContent> {
+    return this.manifests.get(repository, reference, pull);
   }
 
   /** Like {@link getManifest} without reading the bytes (HEAD). */
@@ -154,9 +167,9 @@ export class Registry {
   }
 
   /** Deletes a tag (the manifest stays, untagged) or, by digest, a manifest and all its tags. */
-  async deleteManifest(repository: string, reference: string): Promise<void> {
+  async deleteManifest(repository: string, reference: string, actor?: EventActor): Promise<void> {
     this.assertDeleteEnabled();
-    await this.manifests.delete(repository, reference);
+    await this.manifests.delete(repository, reference, actor);
   }
 
   // ---- listings ----------------------------------------------------------------------------

@@ -22,6 +22,7 @@
  * older than the retention delay, and then their own referrers in turn.
  */
 import type { Logger } from '../http/handler.js';
+import type { RegistryEvents } from '../events.js';
 import { manifestKind } from '../media-types.js';
 import { REF_NAME_ANNOTATION, type Descriptor, type RegistryStorage, type RepositoryIndex } from '../storage.js';
 import { matchesGlob } from '../glob.js';
@@ -41,6 +42,8 @@ export interface GarbageCollectOptions {
   logger?: Logger;
   /** Called with each repository's report as soon as it is done. */
   onRepository?: (report: RepositoryGcReport) => void;
+  /** Where removals of manifests and tags are announced (`manifest.deleted`, `tag.deleted`); usually `registry.events`. */
+  events?: RegistryEvents;
   /** The clock (tests). */
   now?: () => number;
 }
@@ -173,6 +176,7 @@ async function collectRepository(
         return result.applied.length > 0 ? result.index : undefined;
       });
       report.manifests.push(...applied);
+      if (options.events) announceRemovals(options.events, repository, index, current, applied);
     }
     for (const removed of report.manifests) {
       const dry = dryRun || (options.retention?.dryRun ?? false);
@@ -381,4 +385,35 @@ async function reachable(loader: ManifestLoader, entries: readonly Descriptor[])
     queue.push(...loaded.info.children);
   }
   return { digests, problems };
+}
+
+/** Announces what retention removed: tags that went, and manifests no longer listed at all. */
+function announceRemovals(
+  events: RegistryEvents,
+  repository: string,
+  before: RepositoryIndex,
+  after: RepositoryIndex,
+  applied: readonly RemovedManifest[],
+): void {
+  const at = new Date();
+  const listed = new Set(after.manifests.map((e) => e.digest));
+  const announced = new Set<string>();
+  for (const item of applied) {
+    if (item.reason === 'tag' && item.tag !== undefined)
+      events.emit({ type: 'tag.deleted', repository, tag: item.tag, digest: item.digest, at });
+    if (listed.has(item.digest) || announced.has(item.digest)) continue;
+    announced.add(item.digest);
+    const entries = before.manifests.filter((e) => e.digest === item.digest);
+    const tags = entries.map(tagOf).filter((t): t is string => t !== undefined);
+    const mediaType = entries[0]?.mediaType ?? '';
+    events.emit({
+      type: 'manifest.deleted',
+      repository,
+      digest: item.digest,
+      mediaType,
+      tags,
+      cause: item.reason === 'tag' ? 'retention' : 'gc',
+      at,
+    });
+  }
 }

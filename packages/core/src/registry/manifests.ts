@@ -2,7 +2,8 @@ import { RegistryError } from '../errors.js';
 import { digestOf, parseDigest } from '../digest.js';
 import { assertRepositoryName, assertTag, isValidTag } from '../names.js';
 import { parseManifest, type ManifestInfo } from '../manifest.js';
-import type { Descriptor } from '../repository-index.js';
+import type { EventActor, RegistryEvents } from '../events.js';
+import { REF_NAME_ANNOTATION, type Descriptor, type RepositoryIndex } from '../repository-index.js';
 import type { RegistryStorage } from '../storage.js';
 import { LruCache } from '../util/lru.js';
 import { readAll } from '../util/streams.js';
@@ -26,13 +27,20 @@ export class Manifests {
     private readonly storage: RegistryStorage,
     private readonly integrity: BlobIntegrity,
     private readonly maxBytes: number,
+    private readonly events: RegistryEvents,
   ) {}
 
   /**
    * Stores a manifest byte-for-byte under `reference` (a tag, or the digest of the bytes).
    * Validates it and checks that the blobs and child manifests it references exist here.
    */
-  async put(repository: string, reference: string, bytes: Uint8Array, contentType?: string): Promise<PutManifestResult> {
+  async put(
+    repository: string,
+    reference: string,
+    bytes: Uint8Array,
+    contentType?: string,
+    actor?: EventActor,
+  ): Promise<PutManifestResult> {
     assertRepositoryName(repository);
     if (bytes.length > this.maxBytes) throw manifestTooLarge(this.maxBytes);
     const byDigest = reference.includes(':') ? parseDigest(reference) : undefined;
@@ -45,13 +53,18 @@ export class Manifests {
       });
     }
     await this.assertReferencesExist(repository, info);
+    const attempt = { repository, reference, digest, mediaType: info.mediaType, bytes, manifest: info };
+    await this.events.checkManifestPush(actor ? { ...attempt, actor } : attempt);
 
     await this.storage.putBlob(repository, digest, bytes);
     this.integrity.written(repository, digest);
     this.infos.set(digest, info);
     const entry: Descriptor = { mediaType: info.mediaType, digest, size: bytes.length };
     if (info.artifactType) entry.artifactType = info.artifactType;
+    // What the index held when the update applied (the callback may run again on a retry: the last run counts).
+    let before: RepositoryIndex | undefined;
     await this.storage.updateIndex(repository, (index) => {
+      before = index;
       // Children checked above may have been removed from the index since (garbage collection of
       // untagged manifests): their blobs were touched, so they are still there; list them again.
       const withChildren = keepChildren(index, info.children);
@@ -59,13 +72,18 @@ export class Manifests {
         ? (addUntagged(withChildren, entry) ?? (withChildren !== index ? withChildren : undefined))
         : setTag(withChildren, reference, entry);
     });
+    this.announcePush(repository, byDigest ? undefined : reference, entry, bytes, info, before, actor);
     return { digest, ...(info.subject ? { subject: info.subject.digest } : {}) };
   }
 
-  async get(repository: string, reference: string): Promise<ManifestContent> {
+  /** The manifest's bytes; with `pull`, a client is fetching it (announced as `manifest.pulled`). */
+  async get(repository: string, reference: string, pull?: EventActor): Promise<ManifestContent> {
     const entry = await this.resolve(repository, reference);
     const bytes = await this.loadBytes(repository, entry.digest);
     if (!bytes) throw manifestUnknown(reference);
+    if (pull && this.events.wants('manifest.pulled')) {
+      this.events.emit({ type: 'manifest.pulled', repository, digest: entry.digest, reference, at: new Date(), actor: pull });
+    }
     return { digest: entry.digest, mediaType: entry.mediaType, size: bytes.length, bytes };
   }
 
@@ -75,16 +93,63 @@ export class Manifests {
   }
 
   /** Deletes a tag (the manifest stays, untagged) or, by digest, a manifest and all its tags. */
-  async delete(repository: string, reference: string): Promise<void> {
+  async delete(repository: string, reference: string, actor?: EventActor): Promise<void> {
     const entry = await this.resolve(repository, reference);
     const byDigest = reference.includes(':');
     let found = false;
+    let removed: Descriptor[] = [];
     await this.storage.updateIndex(repository, (index) => {
       const manifests = byDigest ? index.manifests.filter((m) => m.digest !== entry.digest) : untagOne(index.manifests, reference);
       found = manifests.length !== index.manifests.length || (!byDigest && manifests !== index.manifests);
+      removed = byDigest ? index.manifests.filter((m) => m.digest === entry.digest) : [];
       return found ? { ...index, manifests } : undefined;
     });
     if (!found) throw manifestUnknown(reference);
+    const at = new Date();
+    const by = actor ? { actor } : {};
+    if (byDigest) {
+      const tags = removed.map((m) => m.annotations?.[REF_NAME_ANNOTATION]).filter((t): t is string => t !== undefined);
+      this.events.emit({
+        type: 'manifest.deleted',
+        repository,
+        digest: entry.digest,
+        mediaType: entry.mediaType,
+        tags,
+        cause: 'request',
+        at,
+        ...by,
+      });
+    } else {
+      this.events.emit({ type: 'tag.deleted', repository, tag: reference, digest: entry.digest, at, ...by });
+    }
+  }
+
+  private announcePush(
+    repository: string,
+    tag: string | undefined,
+    entry: Descriptor,
+    bytes: Uint8Array,
+    manifest: ManifestInfo,
+    before: RepositoryIndex | undefined,
+    actor: EventActor | undefined,
+  ): void {
+    const at = new Date();
+    const by = actor ? { actor } : {};
+    if (before === undefined || before.manifests.length === 0) this.events.emit({ type: 'repository.created', repository, at, ...by });
+    const previous = tag === undefined ? undefined : before?.manifests.find((m) => m.annotations?.[REF_NAME_ANNOTATION] === tag);
+    this.events.emit({
+      type: 'manifest.pushed',
+      repository,
+      digest: entry.digest,
+      mediaType: entry.mediaType,
+      size: entry.size,
+      ...(tag !== undefined ? { tag } : {}),
+      ...(previous && previous.digest !== entry.digest ? { previousDigest: previous.digest } : {}),
+      bytes,
+      manifest,
+      at,
+      ...by,
+    });
   }
 
   /**

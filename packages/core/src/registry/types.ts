@@ -1,4 +1,5 @@
 import type { Readable } from 'node:stream';
+import type { RegistryEvents } from '../events.js';
 import type { ByteRange, RegistryStorage } from '../storage.js';
 
 /** The public types of {@link Registry}'s options and answers. */
@@ -22,6 +23,8 @@ export interface RegistryOptions {
    * comes back to). 0 disables the check.
    */
   uploadExpiryMs?: number;
+  /** The event bus to announce changes on (default: a new one, `registry.events`); share one between registries to merge their events. */
+  events?: RegistryEvents;
 }
 
 export interface CorruptContentEvent {

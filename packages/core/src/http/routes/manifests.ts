@@ -2,7 +2,7 @@ import { RegistryError } from '../../errors.js';
 import { MediaTypes } from '../../media-types.js';
 import { BodyTooLargeError, readAll } from '../../util/streams.js';
 import type { RouteDefinition } from '../route.js';
-import { manifestHeaders } from './responses.js';
+import { actorOf, manifestHeaders } from './responses.js';
 
 const manifestGet = (method: 'GET' | 'HEAD'): RouteDefinition => ({
   method,
@@ -13,12 +13,12 @@ const manifestGet = (method: 'GET' | 'HEAD'): RouteDefinition => ({
   action: 'read',
   responses: { 200: 'the manifest', 400: 'invalid name or reference', 404: 'manifest or repository unknown' },
   requestHeaders: { Accept: 'manifest media types the client understands' },
-  async handle({ registry, params }) {
+  async handle({ request, registry, params, outcome }) {
     if (method === 'HEAD') {
       const stat = await registry.statManifest(params.name!, params.reference!);
       return { status: 200, headers: manifestHeaders(stat) };
     }
-    const manifest = await registry.getManifest(params.name!, params.reference!);
+    const manifest = await registry.getManifest(params.name!, params.reference!, actorOf(request, outcome));
     return { status: 200, headers: manifestHeaders(manifest), body: manifest.bytes };
   },
 });
@@ -67,7 +67,7 @@ const putManifest: RouteDefinition = {
       }
       throw err;
     }
-    const result = await registry.putManifest(name, params.reference!, bytes, request.headers['content-type']);
+    const result = await registry.putManifest(name, params.reference!, bytes, request.headers['content-type'], actorOf(request, outcome));
     outcome.digest = result.digest;
     const headers: Record<string, string> = {
       Location: `/v2/${name}/manifests/${result.digest}`,
@@ -87,8 +87,8 @@ const deleteManifest: RouteDefinition = {
   specId: 'end-9',
   action: 'delete',
   responses: { 202: 'deleted', 400: 'invalid reference', 404: 'manifest unknown', 405: 'deletion disabled' },
-  async handle({ registry, params }) {
-    await registry.deleteManifest(params.name!, params.reference!);
+  async handle({ request, registry, params, outcome }) {
+    await registry.deleteManifest(params.name!, params.reference!, actorOf(request, outcome));
     return { status: 202, headers: { 'Content-Length': '0' } };
   },
 };

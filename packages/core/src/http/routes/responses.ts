@@ -1,6 +1,7 @@
 import { Readable } from 'node:stream';
 import { parseContentLength, parseContentRange } from '../headers.js';
-import type { RegistryRequest, RegistryResponse } from '../types.js';
+import type { EventActor } from '../../events.js';
+import type { RegistryRequest, RegistryResponse, RequestOutcome } from '../types.js';
 
 /** Response headers and bodies, and request-body helpers, that the route groups share. */
 
@@ -63,4 +64,9 @@ export function blobHeaders(digest: string, length: number): Record<string, stri
 
 export function emptyStream(): Readable {
   return Readable.from([]);
+}
+
+/** Who made the request, for the events its change announces. */
+export function actorOf(request: RegistryRequest, outcome: RequestOutcome): EventActor {
+  return { identity: outcome.identity, remoteAddress: request.remoteAddress };
 }
