@@ -45,6 +45,7 @@ export function applyResponse(ctx: Context, response: RegistryResponse, body: Re
   if (response.headers['Content-Type'] === undefined && ctx.method !== 'HEAD') res.removeHeader('Content-Type');
   // Straight to node (what ctx.set does for a string value, minus two layers of delegation).
   for (const name in response.headers) res.setHeader(name, response.headers[name]!);
+  if (response.cookies?.length) res.setHeader('Set-Cookie', [...response.cookies]);
 }
 
 const EMPTY = Buffer.alloc(0);

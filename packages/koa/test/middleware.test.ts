@@ -39,7 +39,12 @@ const livez: RouteDefinition = {
   action: 'none',
   responses: { 200: 'alive' },
   async handle() {
-    return { status: 200, headers: { 'Content-Type': 'text/plain', 'Content-Length': '2' }, body: Buffer.from('ok') };
+    return {
+      status: 200,
+      headers: { 'Content-Type': 'text/plain', 'Content-Length': '2' },
+      cookies: ['probe=1; SameSite=Strict', 'seen=yes'],
+      body: Buffer.from('ok'),
+    };
   },
 };
 
@@ -97,6 +102,7 @@ describe('registryMiddleware inside an existing Koa app', () => {
     const live = await send(`${url}/livez`);
     assert.equal(live.status, 200);
     assert.equal(live.body.toString(), 'ok');
+    assert.deepEqual(live.headers['set-cookie'], ['probe=1; SameSite=Strict', 'seen=yes'], 'each cookie its own Set-Cookie line');
 
     const data = 'embedded blob';
     const push = await send(`${url}/v2/app/repo/blobs/uploads/?digest=${sha256(data)}`, { method: 'POST', body: data });

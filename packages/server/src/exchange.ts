@@ -201,6 +201,10 @@ function misconfigured(method: string): HandledResponse {
 export function nodeWriter(res: ServerResponse, method: string): ResponseWriter {
   return {
     complete: (response, body) => writeDirectly(res, method, response, body),
-    head: (response) => res.writeHead(response.status, response.headers),
+    head: (response) =>
+      res.writeHead(
+        response.status,
+        response.cookies?.length ? { ...response.headers, 'Set-Cookie': [...response.cookies] } : response.headers,
+      ),
   };
 }

@@ -103,7 +103,8 @@ const BODILESS = new Set([204, 304]);
  * body inference. The headers are exactly the core's, plus a Content-Length the core left out.
  */
 export function writeDirectly(res: ServerResponse, method: string, response: RegistryResponse, body: Uint8Array | undefined): void {
-  let headers = response.headers;
+  let headers: Record<string, string | string[]> = response.headers;
+  if (response.cookies?.length) headers = { ...headers, 'Set-Cookie': [...response.cookies] };
   if (headers['Content-Length'] === undefined && method !== 'HEAD' && !BODILESS.has(response.status)) {
     // Known now: without it node would fall back to chunked encoding.
     headers = { ...headers, 'Content-Length': String(body?.byteLength ?? 0) };

@@ -3,7 +3,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, test } from 'node:test';
-import { Registry } from '@zotjs/core';
+import { Registry, type RouteDefinition } from '@zotjs/core';
 import { OciLayoutStorage } from '@zotjs/storage-oci-layout';
 import { createServer, DEFAULT_RECLAIM_EVERY_BYTES, GcNotExposedError } from '../src/index.js';
 import { send } from './helpers/harness.js';
@@ -42,6 +42,35 @@ describe('createServer: what it needs and what it refuses', () => {
       const res = await send(`${url}/v2/`);
       assert.equal(res.status, 200);
       assert.equal(res.headers['docker-distribution-api-version'], 'registry/2.0');
+    } finally {
+      await server.close(1000);
+    }
+  });
+
+  test('cookies of a response each get their own Set-Cookie line', async () => {
+    const storage = new OciLayoutStorage({ rootDirectory: root });
+    const login: RouteDefinition = {
+      method: 'GET',
+      template: '/login',
+      operationId: 'login',
+      summary: 'sets two cookies',
+      action: 'none',
+      public: true,
+      responses: { 200: 'ok' },
+      async handle() {
+        return {
+          status: 200,
+          headers: { 'Content-Length': '0' },
+          cookies: ['session=abc; HttpOnly; SameSite=Strict', 'user=alice; SameSite=Strict'],
+        };
+      },
+    };
+    const server = createServer({ storage, port: 0, extraRoutes: [login] });
+    const { url } = await server.listen();
+    try {
+      const res = await send(`${url}/login`);
+      assert.equal(res.status, 200);
+      assert.deepEqual(res.headers['set-cookie'], ['session=abc; HttpOnly; SameSite=Strict', 'user=alice; SameSite=Strict']);
     } finally {
       await server.close(1000);
     }

@@ -22,6 +22,11 @@ export interface RegistryResponse {
   headers: Record<string, string>;
   /** Bytes, or a stream for blob content. Absent for HEAD and bodiless answers. */
   body?: Uint8Array | Readable;
+  /**
+   * `Set-Cookie` values, one per cookie (login sessions): HTTP repeats this header instead of
+   * joining its values, so it cannot live in `headers`. Adapters write one header line each.
+   */
+  cookies?: readonly string[];
 }
 
 /** Facts about a handled request, for the adapter's request log and for metrics. */
