@@ -23,12 +23,17 @@ export interface SessionState {
    * tracked (a session written by a version that did not track it): core then re-reads the data.
    */
   sha256: string;
+  /**
+   * Set by a commit before it copies the data: from then on appends are refused, and an append that
+   * loaded the session before finds its conditional save failing, so no acknowledged byte is dropped.
+   */
+  committing: boolean;
 }
 
 const PREFIX = 'zot-';
 
 export function newSessionState(sha256: string, now = Date.now()): SessionState {
-  return { startedAt: now, size: 0, data: '', multipartId: '', parts: 0, dataBytes: 0, sha256 };
+  return { startedAt: now, size: 0, data: '', multipartId: '', parts: 0, dataBytes: 0, sha256, committing: false };
 }
 
 /** The state as S3 user metadata (short ASCII values, the hash state about 160 characters: well under the 2 KB limit). */
@@ -41,6 +46,7 @@ export function stateToMetadata(state: SessionState): Record<string, string> {
     [`${PREFIX}parts`]: String(state.parts),
     [`${PREFIX}databytes`]: String(state.dataBytes),
     [`${PREFIX}sha256`]: state.sha256,
+    ...(state.committing ? { [`${PREFIX}committing`]: '1' } : {}),
   };
 }
 
@@ -59,6 +65,7 @@ export function stateFromMetadata(metadata: Record<string, string> | undefined, 
     parts: num('parts'),
     dataBytes: num('databytes'),
     sha256: metadata[`${PREFIX}sha256`] ?? '',
+    committing: metadata[`${PREFIX}committing`] === '1',
   };
   const numbers = [state.startedAt, state.size, state.parts, state.dataBytes];
   if (numbers.some((n) => !Number.isSafeInteger(n))) return undefined;

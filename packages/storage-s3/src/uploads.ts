@@ -8,7 +8,7 @@ import type { KeyLayout } from './keys.js';
 import { encode, resumeSha256, sha256Of } from './running-hash.js';
 import { isConditionFailed, mapLimit } from './s3-util.js';
 import { SessionData } from './session-data.js';
-import { SessionObjects } from './session-object.js';
+import { SessionObjects, type LoadedSession } from './session-object.js';
 
 export interface UploadSessionsConfig {
   bucket: Bucket;
@@ -60,7 +60,7 @@ export class UploadSessions {
 
   async append(repository: string, uploadId: string, offset: number, data: Readable, signal?: AbortSignal): Promise<number> {
     const session = await this.objects.load(repository, uploadId);
-    if (!session) throw uploadUnknown();
+    if (!session || session.state.committing) throw uploadUnknown();
     if (session.state.size !== offset) throw new UploadOffsetError(session.state.size, offset);
     if (signal) addAbortSignal(signal, data);
 
@@ -155,7 +155,8 @@ export class UploadSessions {
     let session = await this.objects.load(repository, uploadId);
     if (!session) throw uploadUnknown();
     // The copy below reads the data this state names, which later appends never change.
-    if (session.state.size !== size) throw new RegistryError('BLOB_UPLOAD_INVALID', 'upload data changed after it was verified');
+    if (session.state.size !== size) throw changedAfterVerification();
+    session = await this.claim(repository, uploadId, session);
     if (session.state.multipartId || (session.state.data && session.tail.length > 0)) {
       session = await this.data.seal(repository, uploadId, session);
     }
@@ -167,6 +168,23 @@ export class UploadSessions {
       if (attempt >= 5) throw new Error(`blob ${target} keeps being deleted while committed`);
     }
     await this.bucket.deleteKeys(source === sessionKey ? [sessionKey] : [sessionKey, source]);
+  }
+
+  /**
+   * Marks the session as being committed, on condition that nobody saved it since it was loaded: an
+   * append that saved in between makes the commit fail (its bytes were not verified), and an append
+   * saving after the claim fails instead (its ETag is gone), so the commit never drops acknowledged bytes.
+   */
+  private async claim(repository: string, uploadId: string, session: LoadedSession): Promise<LoadedSession> {
+    if (session.state.committing) return session; // a commit retried after a failure
+    const state = { ...session.state, committing: true };
+    try {
+      const etag = await this.objects.save(repository, uploadId, state, session.tail, session.etag);
+      return { state, etag, tail: session.tail };
+    } catch (err) {
+      if (isConditionFailed(err)) throw changedAfterVerification();
+      throw err;
+    }
   }
 
   /** Ends a session: its objects and any multipart upload under its folder. */
@@ -212,4 +230,8 @@ export class UploadSessions {
 
 function uploadUnknown(): RegistryError {
   return new RegistryError('BLOB_UPLOAD_UNKNOWN', 'blob upload unknown to registry');
+}
+
+function changedAfterVerification(): RegistryError {
+  return new RegistryError('BLOB_UPLOAD_INVALID', 'upload data changed after it was verified');
 }

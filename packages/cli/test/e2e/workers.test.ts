@@ -110,6 +110,10 @@ describe('two serving processes (http.workers: 2)', () => {
       config: { http: { workers: 2, limits: { maxUploadSessionsPerClient: SESSION_LIMIT } }, extensions: { metrics: { enable: true } } },
     });
     await waitFor('both workers listening', () => workerPids(server, /^zot-ts listening on /).size === 2);
+    // The primary logs once it has heard from both, which may come a moment after their own lines.
+    await waitFor('the primary counted both workers', () =>
+      server.logRecords().some((r) => r.msg === 'zot-ts serving with 2 worker processes' && r.pid === server.process.pid),
+    );
   });
 
   after(async () => {
