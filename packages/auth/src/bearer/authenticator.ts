@@ -19,6 +19,11 @@ export interface BearerAuthenticatorOptions {
   tokens?: AccessTokenVerifier;
   /** OIDC workload issuers (zot's `bearer.oidc`), tried after `tokens`. */
   workload?: readonly OidcWorkloadVerifier[];
+  /**
+   * The built-in token service's issuer: its tokens narrow accessControl (which still tells
+   * `create` from `update`) and their `groups` claim is trusted; other issuers' tokens decide alone.
+   */
+  policyIssuer?: string;
   /** Handles `Authorization: Basic` (API keys, passwords); without it Basic credentials are refused. */
   basic?: Authenticator;
   logger?: Logger;
@@ -57,10 +62,13 @@ export class BearerAuthenticator implements Authenticator {
     if (this.options.tokens) {
       try {
         const verified = await this.options.tokens.verify(token);
-        const access = new TokenAccess(verified.access);
+        const own = this.options.policyIssuer !== undefined && verified.claims.iss === this.options.policyIssuer;
+        const access = new TokenAccess(verified.access, own ? 'narrows-policy' : 'replaces-policy');
         // A token issued to an anonymous caller carries what anonymous callers were granted.
         if (verified.subject === '') return { kind: 'anonymous', access };
-        return { kind: 'authenticated', identity: { username: verified.subject, groups: [], method: 'bearer', access } };
+        const claimed = verified.claims['groups'];
+        const groups = own && Array.isArray(claimed) ? claimed.filter((g): g is string => typeof g === 'string') : [];
+        return { kind: 'authenticated', identity: { username: verified.subject, groups, method: 'bearer', access } };
       } catch (err) {
         if (!(err instanceof InvalidTokenError)) throw err;
         reasons.push(err.message);

@@ -89,11 +89,18 @@ export const CATALOG_SCOPE: ResourceScope = { type: 'registry', name: 'catalog',
 
 /** The access a token's `access` claim grants, as core checks it. */
 export class TokenAccess implements CredentialAccess {
-  readonly mode = 'replaces-policy' as const;
   private readonly byRepository = new Map<string, Set<Action>>();
   private readonly catalog: boolean;
 
-  constructor(entries: readonly AccessEntry[]) {
+  /**
+   * `mode`: 'replaces-policy' for tokens of an external token service (their claims decide, as
+   * in zot and distribution); 'narrows-policy' for the built-in service's tokens, so accessControl
+   * still tells `create` from `update` and policy changes apply at once.
+   */
+  constructor(
+    entries: readonly AccessEntry[],
+    readonly mode: CredentialAccess['mode'] = 'replaces-policy',
+  ) {
     let catalog = false;
     for (const entry of entries) {
       if (entry.type === 'registry' && entry.name === 'catalog' && entry.actions.includes('*')) catalog = true;

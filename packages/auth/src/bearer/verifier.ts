@@ -114,7 +114,7 @@ function isKeyTypeError(err: unknown): boolean {
 function describe(err: unknown): string {
   if (err instanceof joseErrors.JWTExpired) return 'token expired';
   if (err instanceof joseErrors.JWTClaimValidationFailed) return `claim ${err.claim} ${err.reason}`;
-  if (err instanceof joseErrors.JWSSignatureVerificationFailed) return 'signature does not verify with any trusted key';
+  if (err instanceof joseErrors.JWSSignatureVerificationFailed || isKeyTypeError(err)) return 'signature does not verify with any trusted key';
   if (err instanceof joseErrors.JOSEError) return err.code;
   return err instanceof Error ? err.message : 'invalid token';
 }

@@ -89,9 +89,13 @@ export function createRegistryHandler(options: HandlerOptions): RegistryHandler 
       }
       let routeMayAccess = mayAccess;
       if (match.route.operationId === 'listRepositories' && access?.allowsCatalog) {
-        // A token's catalog grant lists every repository, as distribution and zot do; without it, no catalog.
+        // A token's catalog grant lists every repository (distribution and zot), or what the policy lets the
+        // caller read when the token narrows the policy; without the grant, no catalog.
         if (!access.allowsCatalog()) throw denied(caller, { catalog: true });
-        if (access.mode === 'replaces-policy') routeMayAccess = async () => true;
+        routeMayAccess =
+          access.mode === 'replaces-policy'
+            ? async () => true
+            : async (repository, action) => !authorizer || (await authorizer.authorize(identity, repository, action));
       }
 
       const client = identity?.username ?? request.remoteAddress ?? 'unknown';
