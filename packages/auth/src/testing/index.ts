@@ -3,3 +3,4 @@ export { generateCertificates, issueCertificate, type CertificatePair, type Test
 export { startSlapd, slapdAvailable, freePort, type SlapdOptions, type SlapdServer, type LdapTestUser, type LdapTestGroup } from './slapd.js';
 export { htpasswdSet, htpasswdDelete, htpasswdAvailable, type HtpasswdFormat } from './htpasswd.js';
 export { run } from './run.js';
+export { startRedis, redisAvailable, type RedisServer } from './redis.js';
