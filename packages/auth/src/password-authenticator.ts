@@ -66,11 +66,20 @@ export class PasswordAuthenticator implements Authenticator {
     return attempt;
   }
 
-  private async verify(key: string, username: string, password: string, address: string | undefined, versions: Map<string, number>): Promise<AuthResult> {
+  private async verify(
+    key: string,
+    username: string,
+    password: string,
+    address: string | undefined,
+    versions: Map<string, number>,
+  ): Promise<AuthResult> {
     const permit = this.limiter.check(address, username);
     if (!permit.allowed) {
       const retryAfter = Math.max(1, Math.ceil(permit.retryAfterMs / 1000));
-      this.logger?.warn({ remoteAddress: address, username, retryAfter }, 'authentication refused: too many failed attempts for this user from this address');
+      this.logger?.warn(
+        { remoteAddress: address, username, retryAfter },
+        'authentication refused: too many failed attempts for this user from this address',
+      );
       throw new RegistryError('TOOMANYREQUESTS', 'too many failed logins for this user from this address: retry later', {
         headers: { 'Retry-After': String(retryAfter) },
       });

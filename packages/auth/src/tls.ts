@@ -103,7 +103,10 @@ export class TlsMaterial {
       return { ok: true };
     } catch (err) {
       const error = err instanceof Error ? err : new Error(String(err));
-      this.options.logger?.error({ cert: this.config.cert, err: { message: error.message } }, 'TLS certificate reload failed; keeping the current ones');
+      this.options.logger?.error(
+        { cert: this.config.cert, err: { message: error.message } },
+        'TLS certificate reload failed; keeping the current ones',
+      );
       return { ok: false, error };
     }
   }

@@ -63,21 +63,39 @@ function suite(name: string, makeStore: () => Promise<{ store: () => ApiKeyStore
       await htpasswdSet(htpasswd, 'admin', 'admin-secret-pw');
       await htpasswdSet(htpasswd, 'alice', 'alice-secret-pw');
       const authorizer = new AccessControlAuthorizer({
-        repositories: { 'team/**': { policies: [{ users: ['alice'], groups: [], actions: ['read', 'create'] }], defaultPolicy: [], anonymousPolicy: [] } },
+        repositories: {
+          'team/**': { policies: [{ users: ['alice'], groups: [], actions: ['read', 'create'] }], defaultPolicy: [], anonymousPolicy: [] },
+        },
         adminPolicy: { users: ['admin'], groups: [], actions: ['read', 'create', 'update', 'delete'] },
         groups: {},
       });
       const keys = new ApiKeyService({ store: open(), logger: logs.logger });
       // Another replica: its own service and store connection over the same shared data, an hour ahead for expiry checks later.
       replica = new ApiKeyService({ store: open() });
-      const passwords = new PasswordAuthenticator({ verifiers: [await HtpasswdFile.open(htpasswd, { checkIntervalMs: 0 })], realm: 'zot', logger: logs.logger });
+      const passwords = new PasswordAuthenticator({
+        verifiers: [await HtpasswdFile.open(htpasswd, { checkIntervalMs: 0 })],
+        realm: 'zot',
+        logger: logs.logger,
+      });
       const authenticator = new ApiKeyAuthenticator({ keys, passwords, realm: 'zot', logger: logs.logger });
-      await writeFile(join(dir, 'signing.pem'), generateKeyPairSync('ec', { namedCurve: 'P-256' }).privateKey.export({ type: 'pkcs8', format: 'pem' }));
-      const tokens = new TokenService({ issuer: 'zot', service: 'zot', keys: await SigningKeySet.open(join(dir, 'signing.pem')), authorizer, apiKeyIsValid: (id) => keys.isValid(id) });
+      await writeFile(
+        join(dir, 'signing.pem'),
+        generateKeyPairSync('ec', { namedCurve: 'P-256' }).privateKey.export({ type: 'pkcs8', format: 'pem' }),
+      );
+      const tokens = new TokenService({
+        issuer: 'zot',
+        service: 'zot',
+        keys: await SigningKeySet.open(join(dir, 'signing.pem')),
+        authorizer,
+        apiKeyIsValid: (id) => keys.isValid(id),
+      });
       h = await startHandler({
         authenticator,
         authorizer,
-        extraRoutes: [...apiKeyRoutes({ keys, challenge: () => authenticator.challenge() }), ...tokenRoutes({ service: tokens, credentials: authenticator })],
+        extraRoutes: [
+          ...apiKeyRoutes({ keys, challenge: () => authenticator.challenge() }),
+          ...tokenRoutes({ service: tokens, credentials: authenticator }),
+        ],
         logger: logs.logger,
       });
       assert.deepEqual(await pushWith(h, 'team/app', 'v1', basic('admin', 'admin-secret-pw')), [201, 201, 201]);
@@ -92,7 +110,10 @@ function suite(name: string, makeStore: () => Promise<{ store: () => ApiKeyStore
     });
 
     async function create(body: unknown, auth = basic('alice', 'alice-secret-pw')): Promise<Created> {
-      const reply = await h.send('POST', '/zot/auth/apikey', { headers: { ...auth, 'user-agent': 'curl/8.0' }, body: JSON.stringify(body) });
+      const reply = await h.send('POST', '/zot/auth/apikey', {
+        headers: { ...auth, 'user-agent': 'curl/8.0' },
+        body: JSON.stringify(body),
+      });
       assert.equal(reply.status, 201, reply.text);
       return reply.json() as Created;
     }
@@ -117,8 +138,15 @@ function suite(name: string, makeStore: () => Promise<{ store: () => ApiKeyStore
       assert.ok(!('apiKey' in listed[0]!) && !JSON.stringify(listed).includes(created.apiKey.slice(4)));
 
       assert.equal((await h.send('GET', '/v2/team/app/tags/list', { headers: basic('alice', created.apiKey) })).status, 200);
-      assert.equal((await h.send('GET', '/v2/team/app/tags/list', { headers: basic('admin', created.apiKey) })).status, 401, "a key is only its owner's password");
-      assert.equal((await h.send('GET', '/v2/team/app/tags/list', { headers: basic('alice', 'zak_00000000000000000000000000000000') })).status, 401);
+      assert.equal(
+        (await h.send('GET', '/v2/team/app/tags/list', { headers: basic('admin', created.apiKey) })).status,
+        401,
+        "a key is only its owner's password",
+      );
+      assert.equal(
+        (await h.send('GET', '/v2/team/app/tags/list', { headers: basic('alice', 'zak_00000000000000000000000000000000') })).status,
+        401,
+      );
       // A key cannot make keys.
       assert.equal((await h.send('POST', '/zot/auth/apikey', { headers: basic('alice', created.apiKey), body: '{}' })).status, 403);
     });
@@ -137,7 +165,13 @@ function suite(name: string, makeStore: () => Promise<{ store: () => ApiKeyStore
       // A refresh token bought with the key dies with it.
       const login = await h.send('POST', '/zot/auth/token', {
         headers: { 'content-type': 'application/x-www-form-urlencoded' },
-        body: new URLSearchParams({ grant_type: 'password', username: 'alice', password: apiKey, service: 'zot', access_type: 'offline' }).toString(),
+        body: new URLSearchParams({
+          grant_type: 'password',
+          username: 'alice',
+          password: apiKey,
+          service: 'zot',
+          access_type: 'offline',
+        }).toString(),
       });
       assert.equal(login.status, 200, login.text);
       const { refresh_token } = login.json() as { refresh_token: string };
@@ -148,7 +182,11 @@ function suite(name: string, makeStore: () => Promise<{ store: () => ApiKeyStore
         });
       assert.equal((await refresh()).status, 200);
 
-      assert.equal((await h.send('DELETE', `/zot/auth/apikey?id=${uuid}`, { headers: basic('admin', 'admin-secret-pw') })).status, 404, "nobody revokes another user's key");
+      assert.equal(
+        (await h.send('DELETE', `/zot/auth/apikey?id=${uuid}`, { headers: basic('admin', 'admin-secret-pw') })).status,
+        404,
+        "nobody revokes another user's key",
+      );
       assert.equal((await h.send('DELETE', `/zot/auth/apikey?id=${uuid}`, { headers: basic('alice', 'alice-secret-pw') })).status, 200);
       assert.equal((await h.send('GET', '/v2/team/app/tags/list', { headers: basic('alice', apiKey) })).status, 401);
       assert.deepEqual(await replica.check('alice', apiKey), { ok: false, reason: 'unknown-key' });
@@ -157,11 +195,19 @@ function suite(name: string, makeStore: () => Promise<{ store: () => ApiKeyStore
     });
 
     test('expiry: a past date is refused; a key past its date no longer logs in', async () => {
-      for (const bad of [{ expirationDate: '2001-01-01T00:00:00Z' }, { expirationDate: 'tomorrow' }, { scopes: 'team/app' }, { label: 7 }]) {
+      for (const bad of [
+        { expirationDate: '2001-01-01T00:00:00Z' },
+        { expirationDate: 'tomorrow' },
+        { scopes: 'team/app' },
+        { label: 7 },
+      ]) {
         const reply = await h.send('POST', '/zot/auth/apikey', { headers: basic('alice', 'alice-secret-pw'), body: JSON.stringify(bad) });
         assert.equal(reply.status, 400, JSON.stringify(bad));
       }
-      assert.equal((await h.send('POST', '/zot/auth/apikey', { headers: basic('alice', 'alice-secret-pw'), body: '{not json' })).status, 400);
+      assert.equal(
+        (await h.send('POST', '/zot/auth/apikey', { headers: basic('alice', 'alice-secret-pw'), body: '{not json' })).status,
+        400,
+      );
       assert.equal((await h.send('POST', '/zot/auth/apikey', { body: '{}' })).status, 401);
       const soon = new Date(Date.now() + 3_600_000).toISOString();
       const { apiKey } = await create({ label: 'short', expirationDate: soon });

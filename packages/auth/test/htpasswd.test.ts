@@ -27,7 +27,11 @@ test('files written by htpasswd -B, -m and -s verify; wrong passwords and unknow
     await htpasswdSet(path, 'sha-user', 'pw-sha', 'sha1');
     const file = await HtpasswdFile.open(path);
     assert.equal(file.size, 3);
-    for (const [user, password] of [['bcrypt-user', 'pw-bcrypt'], ['md5-user', 'pw-md5'], ['sha-user', 'pw-sha']] as const) {
+    for (const [user, password] of [
+      ['bcrypt-user', 'pw-bcrypt'],
+      ['md5-user', 'pw-md5'],
+      ['sha-user', 'pw-sha'],
+    ] as const) {
       assert.deepEqual(await file.verify(user, password), { ok: true, groups: [] }, user);
       assert.deepEqual(await file.verify(user, `${password}x`), { ok: false, reason: 'wrong-password' }, user);
       assert.deepEqual(await file.verify(user, ''), { ok: false, reason: 'wrong-password' }, user);
@@ -62,7 +66,10 @@ test('plaintext and crypt(3) entries are refused with a log line that does not s
     assert.equal(file.size, 1);
     assert.deepEqual(await file.verify('plain', 'plain-secret'), { ok: false, reason: 'unknown-user' });
     const warnings = lines.filter((l) => l.level === 'warn').map((l) => l.msg);
-    assert.ok(warnings.some((w) => w.includes('"plain"') && w.includes('plaintext')), warnings.join('\n'));
+    assert.ok(
+      warnings.some((w) => w.includes('"plain"') && w.includes('plaintext')),
+      warnings.join('\n'),
+    );
     assert.ok(warnings.some((w) => w.includes('"crypt"')));
     assert.ok(!JSON.stringify(lines).includes('plain-secret'), 'the plaintext password is never logged');
     assert.ok(!JSON.stringify(lines).includes('sZLoGFUPfHMfA'));
@@ -155,5 +162,4 @@ test('SHA-crypt entries ($5$ and $6$, as openssl passwd -5/-6 writes them, with 
     }
     // The reference vector of the SHA-crypt specification (Drepper), rounds=10000.
     assert.deepEqual(await file.verify('rounds', 'Hello world!'), { ok: true, groups: [] });
-  }),
-);
+  }));

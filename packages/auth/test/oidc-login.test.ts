@@ -65,7 +65,10 @@ describe('OpenID Connect login in headless Chromium', { skip }, () => {
         },
       ],
       async findAccount(_ctx, sub) {
-        return { accountId: sub, claims: async () => ({ sub, email: `${sub}@example.test`, groups: sub === 'alice' ? ['developers'] : [] }) };
+        return {
+          accountId: sub,
+          claims: async () => ({ sub, email: `${sub}@example.test`, groups: sub === 'alice' ? ['developers'] : [] }),
+        };
       },
       claims: { openid: ['sub'], email: ['email'], groups: ['groups'] },
       scopes: ['openid', 'email', 'groups'],
@@ -76,7 +79,9 @@ describe('OpenID Connect login in headless Chromium', { skip }, () => {
     await new Promise<void>((resolve) => idp.listen(idpPort, '127.0.0.1', resolve));
 
     const authorizer = new AccessControlAuthorizer({
-      repositories: { 'team/**': { policies: [{ users: [], groups: ['developers'], actions: ['read'] }], defaultPolicy: [], anonymousPolicy: [] } },
+      repositories: {
+        'team/**': { policies: [{ users: [], groups: ['developers'], actions: ['read'] }], defaultPolicy: [], anonymousPolicy: [] },
+      },
       adminPolicy: { users: [], groups: [], actions: [] },
       groups: {},
     });
@@ -120,7 +125,16 @@ describe('OpenID Connect login in headless Chromium', { skip }, () => {
     browser = await chromium.launch({
       executablePath: CHROMIUM,
       headless: true,
-      args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+      args: [
+        '--headless',
+        '--no-sandbox',
+        '--disable-gpu',
+        '--disable-quic',
+        '--no-first-run',
+        '--disable-background-networking',
+        '--disable-component-update',
+        '--disable-sync',
+      ],
     });
   });
 
@@ -202,7 +216,8 @@ describe('OpenID Connect login in headless Chromium', { skip }, () => {
     const cookie = await sessionCookie(a);
     const ui = { cookie, 'x-zot-api-client': 'zot-ui' };
     // Replica B has never seen this login: the session lives in Redis.
-    for (const zot of [a, b]) assert.equal((await fetch(`${zot}/v2/team/app/tags/list`, { headers: ui })).status, 404, 'allowed (no such repository yet)');
+    for (const zot of [a, b])
+      assert.equal((await fetch(`${zot}/v2/team/app/tags/list`, { headers: ui })).status, 404, 'allowed (no such repository yet)');
     // Without zot's UI header the cookie is not a login (no cross-site request can add the header).
     assert.equal((await fetch(`${a}/v2/team/app/tags/list`, { headers: { cookie } })).status, 401);
     // An API key for command-line tools, made from the single sign-on session.
@@ -251,7 +266,11 @@ describe('OpenID Connect login in headless Chromium', { skip }, () => {
     const zot = replicas[0]!.url;
     assert.equal((await fetch(`${zot}/zot/auth/login?provider=nope`, { redirect: 'manual' })).status, 400);
     for (const bad of ['https://evil.test/', '//evil.test/x', '/\\evil.test']) {
-      assert.equal((await fetch(`${zot}/zot/auth/login?provider=oidc&callback_ui=${encodeURIComponent(bad)}`, { redirect: 'manual' })).status, 400, bad);
+      assert.equal(
+        (await fetch(`${zot}/zot/auth/login?provider=oidc&callback_ui=${encodeURIComponent(bad)}`, { redirect: 'manual' })).status,
+        400,
+        bad,
+      );
     }
     const start = await fetch(`${zot}/zot/auth/login?provider=oidc`, { redirect: 'manual' });
     assert.equal(start.status, 302);
@@ -273,13 +292,29 @@ describe('local session store', () => {
     try {
       let now = 1_000_000;
       const keys = randomSessionKeys();
-      const first = new SessionManager({ store: new LocalSessionStore(dir, () => now), sealer: new CookieSealer(keys), secure: true, ttlSeconds: 60, now: () => now });
+      const first = new SessionManager({
+        store: new LocalSessionStore(dir, () => now),
+        sealer: new CookieSealer(keys),
+        secure: true,
+        ttlSeconds: 60,
+        now: () => now,
+      });
       const setCookie = await first.create({ username: 'alice', groups: ['g'], method: 'openid:oidc' });
       assert.match(setCookie, /^session=[^;]+; Path=\/; Max-Age=60; HttpOnly; SameSite=Lax; Secure$/);
       const cookie = setCookie.split(';')[0]!;
-      const restarted = new SessionManager({ store: new LocalSessionStore(dir, () => now), sealer: new CookieSealer(keys), secure: true, now: () => now });
+      const restarted = new SessionManager({
+        store: new LocalSessionStore(dir, () => now),
+        sealer: new CookieSealer(keys),
+        secure: true,
+        now: () => now,
+      });
       assert.deepEqual(await restarted.identify(cookie), { username: 'alice', groups: ['g'], method: 'session' });
-      const otherKeys = new SessionManager({ store: new LocalSessionStore(dir, () => now), sealer: new CookieSealer(randomSessionKeys()), secure: true, now: () => now });
+      const otherKeys = new SessionManager({
+        store: new LocalSessionStore(dir, () => now),
+        sealer: new CookieSealer(randomSessionKeys()),
+        secure: true,
+        now: () => now,
+      });
       assert.equal(await otherKeys.identify(cookie), undefined, 'a cookie sealed with other keys is no session');
       now += 61_000;
       assert.equal(await restarted.identify(cookie), undefined, 'expired');

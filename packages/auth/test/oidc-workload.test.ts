@@ -49,11 +49,16 @@ describe('OIDC workload identity', () => {
       },
     });
     const authorizer = new AccessControlAuthorizer({
-      repositories: { 'ci/**': { policies: [{ users: [], groups: ['ns:ci'], actions: ['read', 'create'] }], defaultPolicy: [], anonymousPolicy: [] } },
+      repositories: {
+        'ci/**': { policies: [{ users: [], groups: ['ns:ci'], actions: ['read', 'create'] }], defaultPolicy: [], anonymousPolicy: [] },
+      },
       adminPolicy: { users: [], groups: [], actions: [] },
       groups: {},
     });
-    h = await startHandler({ authenticator: new BearerAuthenticator({ realm: `${issuer}/token`, service: 'zot', workload: [workload] }), authorizer });
+    h = await startHandler({
+      authenticator: new BearerAuthenticator({ realm: `${issuer}/token`, service: 'zot', workload: [workload] }),
+      authorizer,
+    });
   });
   after(async () => {
     server?.close();
@@ -61,7 +66,14 @@ describe('OIDC workload identity', () => {
   });
 
   const token = (claims: Record<string, unknown>, key = privateKey, kid = 'k1') =>
-    new SignJWT({ 'kubernetes.io': { namespace: 'ci' }, ...claims }).setProtectedHeader({ alg: 'ES256', kid }).setIssuer(issuer).setSubject('system:serviceaccount:ci:builder').setAudience('zot').setIssuedAt().setExpirationTime('10m').sign(key);
+    new SignJWT({ 'kubernetes.io': { namespace: 'ci' }, ...claims })
+      .setProtectedHeader({ alg: 'ES256', kid })
+      .setIssuer(issuer)
+      .setSubject('system:serviceaccount:ci:builder')
+      .setAudience('zot')
+      .setIssuedAt()
+      .setExpirationTime('10m')
+      .sign(key);
 
   test('a valid workload token maps to an identity whose groups accessControl uses', async () => {
     const good = await token({});
@@ -73,10 +85,28 @@ describe('OIDC workload identity', () => {
 
   test('wrong audience, wrong issuer, unknown key, expired, or a failed validation: 401', async () => {
     const bad = {
-      audience: await new SignJWT({ 'kubernetes.io': { namespace: 'ci' } }).setProtectedHeader({ alg: 'ES256', kid: 'k1' }).setIssuer(issuer).setSubject('x').setAudience('other').setExpirationTime('10m').sign(privateKey),
-      issuer: await new SignJWT({ 'kubernetes.io': { namespace: 'ci' } }).setProtectedHeader({ alg: 'ES256', kid: 'k1' }).setIssuer('https://evil.test').setSubject('x').setAudience('zot').setExpirationTime('10m').sign(privateKey),
+      audience: await new SignJWT({ 'kubernetes.io': { namespace: 'ci' } })
+        .setProtectedHeader({ alg: 'ES256', kid: 'k1' })
+        .setIssuer(issuer)
+        .setSubject('x')
+        .setAudience('other')
+        .setExpirationTime('10m')
+        .sign(privateKey),
+      issuer: await new SignJWT({ 'kubernetes.io': { namespace: 'ci' } })
+        .setProtectedHeader({ alg: 'ES256', kid: 'k1' })
+        .setIssuer('https://evil.test')
+        .setSubject('x')
+        .setAudience('zot')
+        .setExpirationTime('10m')
+        .sign(privateKey),
       rogue: await token({}, rogue, 'k1'),
-      expired: await new SignJWT({ 'kubernetes.io': { namespace: 'ci' } }).setProtectedHeader({ alg: 'ES256', kid: 'k1' }).setIssuer(issuer).setSubject('x').setAudience('zot').setExpirationTime(Math.floor(Date.now() / 1000) - 600).sign(privateKey),
+      expired: await new SignJWT({ 'kubernetes.io': { namespace: 'ci' } })
+        .setProtectedHeader({ alg: 'ES256', kid: 'k1' })
+        .setIssuer(issuer)
+        .setSubject('x')
+        .setAudience('zot')
+        .setExpirationTime(Math.floor(Date.now() / 1000) - 600)
+        .sign(privateKey),
       validation: await token({ 'kubernetes.io': { namespace: 'kube-system' } }),
     };
     for (const [why, t] of Object.entries(bad)) {
@@ -85,7 +115,10 @@ describe('OIDC workload identity', () => {
   });
 
   test('claim mappings are compiled up front and name the broken entry', () => {
-    assert.throws(() => new ClaimMapper({ username: 'claims.sub +' }), (err: unknown) => err instanceof ClaimMappingError && err.path === 'username');
+    assert.throws(
+      () => new ClaimMapper({ username: 'claims.sub +' }),
+      (err: unknown) => err instanceof ClaimMappingError && err.path === 'username',
+    );
     assert.throws(() => new ClaimMapper({ validations: [{ expression: 'true', message: '' }] }), /validations\[0\]\.message/);
     assert.deepEqual(new ClaimMapper().map({ iss: 'https://i', sub: 's' }), { username: 'https://i/s', groups: [] });
   });

@@ -42,7 +42,10 @@ class Counting implements PasswordVerifier {
   }
 }
 
-async function htpasswdBackend(users: Record<string, string>, checkIntervalMs = 0): Promise<{ file: HtpasswdFile; path: string; dir: string }> {
+async function htpasswdBackend(
+  users: Record<string, string>,
+  checkIntervalMs = 0,
+): Promise<{ file: HtpasswdFile; path: string; dir: string }> {
   const dir = await mkdtemp(join(tmpdir(), 'zot-pwauth-'));
   const path = join(dir, 'htpasswd');
   for (const [user, pw] of Object.entries(users)) await htpasswdSet(path, user, pw, 'bcrypt');
@@ -92,7 +95,9 @@ test('verified logins are cached: bcrypt runs once for many requests, and again 
   }
 });
 
-test('failDelay slows failed logins only; a locked user name gets 429 at once, other users from the same address get in at once', { skip }, async () => {
+test('failDelay slows failed logins only; a locked user name gets 429 at once, other users from the same address get in at once', {
+  skip,
+}, async () => {
   const { file, dir } = await htpasswdBackend({ alice: 'alice-pw', bob: 'bob-pw' });
   try {
     // A fake clock and sleep record every wait the limiter imposes, without real waiting.

@@ -11,7 +11,11 @@ import { run } from '../src/testing/run.js';
 import { TlsMaterial } from '../src/tls.js';
 
 /** The negotiated protocol and cipher, or the handshake error. */
-function handshake(port: number, ca: Buffer, options: { maxVersion?: 'TLSv1.2' | 'TLSv1.3'; ciphers?: string }): Promise<{ protocol: string | null; cipher: string } | Error> {
+function handshake(
+  port: number,
+  ca: Buffer,
+  options: { maxVersion?: 'TLSv1.2' | 'TLSv1.3'; ciphers?: string },
+): Promise<{ protocol: string | null; cipher: string } | Error> {
   return new Promise((resolve) => {
     const socket = connect({ host: '127.0.0.1', port, ca, servername: 'localhost', ...options }, () => {
       resolve({ protocol: socket.getProtocol(), cipher: socket.getCipher().name });
@@ -27,7 +31,10 @@ describe('TLS cipher defaults', () => {
   const servers: Server[] = [];
 
   async function serve(options: { ciphers?: string } = {}): Promise<number> {
-    const material = new TlsMaterial({ cert: join(dir, 'server.crt'), key: join(dir, 'server.key') }, { requireClientCertificate: false, ...options });
+    const material = new TlsMaterial(
+      { cert: join(dir, 'server.crt'), key: join(dir, 'server.key') },
+      { requireClientCertificate: false, ...options },
+    );
     const server = createServer(material.serverOptions(), (_req, res) => res.end('ok'));
     servers.push(server);
     await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
@@ -37,7 +44,23 @@ describe('TLS cipher defaults', () => {
   before(async () => {
     dir = await mkdtemp(join(tmpdir(), 'zot-ciphers-'));
     // An RSA certificate, so a static-RSA suite would be possible if the server allowed it.
-    await run('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', join(dir, 'server.key'), '-out', join(dir, 'server.crt'), '-days', '1', '-subj', '/CN=localhost', '-addext', 'subjectAltName=DNS:localhost,IP:127.0.0.1']);
+    await run('openssl', [
+      'req',
+      '-x509',
+      '-newkey',
+      'rsa:2048',
+      '-nodes',
+      '-keyout',
+      join(dir, 'server.key'),
+      '-out',
+      join(dir, 'server.crt'),
+      '-days',
+      '1',
+      '-subj',
+      '/CN=localhost',
+      '-addext',
+      'subjectAltName=DNS:localhost,IP:127.0.0.1',
+    ]);
     ca = await readFile(join(dir, 'server.crt'));
   });
   after(async () => {
@@ -53,7 +76,13 @@ describe('TLS cipher defaults', () => {
     const tls12 = await handshake(port, ca, { maxVersion: 'TLSv1.2' });
     assert.ok(!(tls12 instanceof Error), String(tls12));
     assert.match(tls12.cipher, /^ECDHE-RSA-(AES\d+-GCM|CHACHA20-POLY1305)/);
-    for (const weak of ['AES128-GCM-SHA256', 'AES256-SHA', 'ECDHE-RSA-AES128-SHA', 'ECDHE-RSA-AES256-SHA384', 'DHE-RSA-AES128-GCM-SHA256']) {
+    for (const weak of [
+      'AES128-GCM-SHA256',
+      'AES256-SHA',
+      'ECDHE-RSA-AES128-SHA',
+      'ECDHE-RSA-AES256-SHA384',
+      'DHE-RSA-AES128-GCM-SHA256',
+    ]) {
       const result = await handshake(port, ca, { maxVersion: 'TLSv1.2', ciphers: weak });
       assert.ok(result instanceof Error, `${weak} was accepted`);
     }
@@ -65,6 +94,13 @@ describe('TLS cipher defaults', () => {
     assert.ok(!(only instanceof Error));
     assert.equal(only.cipher, 'ECDHE-RSA-AES256-GCM-SHA384');
     assert.ok((await handshake(port, ca, { maxVersion: 'TLSv1.2', ciphers: 'ECDHE-RSA-AES128-GCM-SHA256' })) instanceof Error);
-    assert.throws(() => new TlsMaterial({ cert: join(dir, 'server.crt'), key: join(dir, 'server.key') }, { requireClientCertificate: false, ciphers: 'NOT-A-CIPHER' }), /cipher/i);
+    assert.throws(
+      () =>
+        new TlsMaterial(
+          { cert: join(dir, 'server.crt'), key: join(dir, 'server.key') },
+          { requireClientCertificate: false, ciphers: 'NOT-A-CIPHER' },
+        ),
+      /cipher/i,
+    );
   });
 });

@@ -32,7 +32,10 @@ const ISSUER = 'https://registry.test/zot';
 function pem(kind: 'ec' | 'rsa'): { privatePem: string; publicPem: string } {
   const { privateKey, publicKey } =
     kind === 'ec' ? generateKeyPairSync('ec', { namedCurve: 'P-256' }) : generateKeyPairSync('rsa', { modulusLength: 2048 });
-  return { privatePem: privateKey.export({ type: 'pkcs8', format: 'pem' }).toString(), publicPem: publicKey.export({ type: 'spki', format: 'pem' }).toString() };
+  return {
+    privatePem: privateKey.export({ type: 'pkcs8', format: 'pem' }).toString(),
+    publicPem: publicKey.export({ type: 'spki', format: 'pem' }).toString(),
+  };
 }
 
 describe('token service and bearer resource server', { skip }, () => {
@@ -54,7 +57,14 @@ describe('token service and bearer resource server', { skip }, () => {
     await htpasswdSet(htpasswd, 'bob', 'bob-secret-pw');
     const authorizer = new AccessControlAuthorizer({
       repositories: {
-        'team/**': { policies: [{ users: ['alice'], groups: [], actions: ['read'] }, { users: ['bob'], groups: [], actions: ['read', 'create'] }], defaultPolicy: [], anonymousPolicy: [] },
+        'team/**': {
+          policies: [
+            { users: ['alice'], groups: [], actions: ['read'] },
+            { users: ['bob'], groups: [], actions: ['read', 'create'] },
+          ],
+          defaultPolicy: [],
+          anonymousPolicy: [],
+        },
         'public/**': { policies: [], defaultPolicy: ['read'], anonymousPolicy: ['read'] },
       },
       adminPolicy: { users: ['admin'], groups: [], actions: ['read', 'create', 'update', 'delete'] },
@@ -62,7 +72,11 @@ describe('token service and bearer resource server', { skip }, () => {
     });
     keys = await SigningKeySet.open(keysDir, { checkIntervalMs: 0 });
     service = new TokenService({ issuer: ISSUER, service: SERVICE, keys, authorizer });
-    const password = new PasswordAuthenticator({ verifiers: [await HtpasswdFile.open(htpasswd, { checkIntervalMs: 0 })], realm: 'zot-test', logger: logs.logger });
+    const password = new PasswordAuthenticator({
+      verifiers: [await HtpasswdFile.open(htpasswd, { checkIntervalMs: 0 })],
+      realm: 'zot-test',
+      logger: logs.logger,
+    });
     const authenticator = new BearerAuthenticator({
       realm: 'https://registry.test/zot/auth/token',
       service: SERVICE,
@@ -70,7 +84,12 @@ describe('token service and bearer resource server', { skip }, () => {
       policyIssuer: ISSUER,
       logger: logs.logger,
     });
-    h = await startHandler({ authenticator, authorizer, extraRoutes: tokenRoutes({ service, credentials: password, logger: logs.logger }), logger: logs.logger });
+    h = await startHandler({
+      authenticator,
+      authorizer,
+      extraRoutes: tokenRoutes({ service, credentials: password, logger: logs.logger }),
+      logger: logs.logger,
+    });
   });
   after(async () => {
     await h?.close();
@@ -126,7 +145,7 @@ describe('token service and bearer resource server', { skip }, () => {
     assert.equal((await h.send('GET', '/v2/public/base/tags/list', { headers: bearer(aliceToken) })).status, 403);
   });
 
-  test('push granted for create keeps zot\'s create/update distinction: bob may push a new tag, not move one', async () => {
+  test("push granted for create keeps zot's create/update distinction: bob may push a new tag, not move one", async () => {
     const bobToken = await tokenFor('bob', 'repository:team/bob:pull,push');
     assert.deepEqual(decodeJwt(bobToken)['access'], [{ type: 'repository', name: 'team/bob', actions: ['pull', 'push'] }]);
     assert.deepEqual(await pushWith(h, 'team/bob', 'v1', bearer(bobToken)), [201, 201, 201]);
@@ -159,21 +178,47 @@ describe('token service and bearer resource server', { skip }, () => {
   });
 
   test('wrong credentials at the token endpoint: 401 with a Basic challenge; unknown service: 400', async () => {
-    const wrong = await h.send('GET', `/zot/auth/token?service=${SERVICE}&scope=repository:team/app:pull`, { headers: basic('alice', 'nope') });
+    const wrong = await h.send('GET', `/zot/auth/token?service=${SERVICE}&scope=repository:team/app:pull`, {
+      headers: basic('alice', 'nope'),
+    });
     assert.equal(wrong.status, 401);
     assert.equal(wrong.headers['WWW-Authenticate'], 'Basic realm="zot-test"');
     assert.equal((await h.send('GET', '/zot/auth/token?service=other')).status, 400);
   });
 
   test('OAuth2 POST: password grant with a refresh token, then refresh grants for other scopes', async () => {
-    const form = (fields: Record<string, string>) => ({ headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: new URLSearchParams(fields).toString() });
-    const login = await h.send('POST', '/zot/auth/token', form({ grant_type: 'password', username: 'admin', password: 'admin-secret-pw', service: SERVICE, client_id: 'docker', access_type: 'offline' }));
+    const form = (fields: Record<string, string>) => ({
+      headers: { 'content-type': 'application/x-www-form-urlencoded' },
+      body: new URLSearchParams(fields).toString(),
+    });
+    const login = await h.send(
+      'POST',
+      '/zot/auth/token',
+      form({
+        grant_type: 'password',
+        username: 'admin',
+        password: 'admin-secret-pw',
+        service: SERVICE,
+        client_id: 'docker',
+        access_type: 'offline',
+      }),
+    );
     assert.equal(login.status, 200, login.text);
     const first = login.json() as { access_token: string; refresh_token: string; scope: string; expires_in: number };
     assert.equal(first.scope, '');
     assert.ok(first.refresh_token);
     assert.equal((await h.send('GET', '/v2/', { headers: bearer(first.access_token) })).status, 200);
-    const refreshed = await h.send('POST', '/zot/auth/token', form({ grant_type: 'refresh_token', refresh_token: first.refresh_token, service: SERVICE, client_id: 'docker', scope: 'repository:team/app:pull,push' }));
+    const refreshed = await h.send(
+      'POST',
+      '/zot/auth/token',
+      form({
+        grant_type: 'refresh_token',
+        refresh_token: first.refresh_token,
+        service: SERVICE,
+        client_id: 'docker',
+        scope: 'repository:team/app:pull,push',
+      }),
+    );
     assert.equal(refreshed.status, 200, refreshed.text);
     const second = refreshed.json() as { access_token: string; refresh_token: string; scope: string };
     assert.equal(second.refresh_token, first.refresh_token, 'a refresh grant hands back the same refresh token');
@@ -181,10 +226,18 @@ describe('token service and bearer resource server', { skip }, () => {
     assert.equal((await h.send('GET', '/v2/team/app/tags/list', { headers: bearer(second.access_token) })).status, 200);
     // A refresh token is never an access token, and a bad one is an invalid grant.
     assert.equal((await h.send('GET', '/v2/', { headers: bearer(first.refresh_token) })).status, 401);
-    const bad = await h.send('POST', '/zot/auth/token', form({ grant_type: 'refresh_token', refresh_token: first.access_token, service: SERVICE }));
+    const bad = await h.send(
+      'POST',
+      '/zot/auth/token',
+      form({ grant_type: 'refresh_token', refresh_token: first.access_token, service: SERVICE }),
+    );
     assert.equal(bad.status, 401);
     assert.equal((bad.json() as { error: string }).error, 'invalid_grant');
-    const wrongPassword = await h.send('POST', '/zot/auth/token', form({ grant_type: 'password', username: 'admin', password: 'wrong-pw', service: SERVICE }));
+    const wrongPassword = await h.send(
+      'POST',
+      '/zot/auth/token',
+      form({ grant_type: 'password', username: 'admin', password: 'wrong-pw', service: SERVICE }),
+    );
     assert.equal(wrongPassword.status, 401);
     assert.equal((await h.send('POST', '/zot/auth/token', form({ grant_type: 'client_credentials' }))).status, 400);
     assert.equal((await h.send('POST', '/zot/auth/token', { headers: { 'content-type': 'application/json' }, body: '{}' })).status, 415);
@@ -199,10 +252,15 @@ describe('token service and bearer resource server', { skip }, () => {
     const make = (claims: Record<string, unknown>, key = signing.privateKey, alg = signing.alg) =>
       new SignJWT({ access, ...claims }).setProtectedHeader({ alg, kid: signing.kid }).sign(key);
     const base = { iss: ISSUER, aud: SERVICE, sub: 'admin', iat: now, nbf: now, exp: now + 300 };
-    assert.equal((await h.send('GET', '/v2/team/app/tags/list', { headers: bearer(await make(base)) })).status, 200, 'the control token works');
+    assert.equal(
+      (await h.send('GET', '/v2/team/app/tags/list', { headers: bearer(await make(base)) })).status,
+      200,
+      'the control token works',
+    );
 
     const forger = generateKeyPairSync('ec', { namedCurve: 'P-256' }).privateKey;
-    const unsigned = (claims: object) => `${Buffer.from(JSON.stringify({ alg: 'none', typ: 'JWT' })).toString('base64url')}.${Buffer.from(JSON.stringify(claims)).toString('base64url')}.`;
+    const unsigned = (claims: object) =>
+      `${Buffer.from(JSON.stringify({ alg: 'none', typ: 'JWT' })).toString('base64url')}.${Buffer.from(JSON.stringify(claims)).toString('base64url')}.`;
     const hmacWithPublicKey = (() => {
       const header = Buffer.from(JSON.stringify({ alg: 'HS256', typ: 'JWT', kid: signing.kid })).toString('base64url');
       const payload = Buffer.from(JSON.stringify({ access, ...base })).toString('base64url');
@@ -244,7 +302,11 @@ describe('token service and bearer resource server', { skip }, () => {
     assert.equal((await h.send('GET', '/v2/team/app/tags/list', { headers: bearer(after) })).status, 200);
     assert.equal((await h.send('GET', '/v2/team/app/tags/list', { headers: bearer(before) })).status, 200);
     await rm(second);
-    assert.equal((await h.send('GET', '/v2/team/app/tags/list', { headers: bearer(after) })).status, 401, 'removing a key revokes its tokens at once');
+    assert.equal(
+      (await h.send('GET', '/v2/team/app/tags/list', { headers: bearer(after) })).status,
+      401,
+      'removing a key revokes its tokens at once',
+    );
   });
 });
 
@@ -255,7 +317,19 @@ describe('bearer `cert` file (an external token service)', () => {
       const first = pem('rsa');
       await writeFile(join(dir, 'first.key'), first.privatePem);
       // A self-signed certificate made by openssl from the token service's key, as zot's docs show.
-      await run('openssl', ['req', '-x509', '-new', '-key', join(dir, 'first.key'), '-subj', '/CN=token-service', '-days', '1', '-out', join(dir, 'auth.crt')]);
+      await run('openssl', [
+        'req',
+        '-x509',
+        '-new',
+        '-key',
+        join(dir, 'first.key'),
+        '-subj',
+        '/CN=token-service',
+        '-days',
+        '1',
+        '-out',
+        join(dir, 'auth.crt'),
+      ]);
       const certFile = await PublicKeyFile.open(join(dir, 'auth.crt'), { checkIntervalMs: 0 });
       const verifier = new AccessTokenVerifier({ keys: new CombinedKeySource([certFile]), audience: SERVICE });
       const sign = (privatePem: string) =>
@@ -284,8 +358,15 @@ describe('bearer `cert` file (an external token service)', () => {
       const authenticator = new BearerAuthenticator({ realm: 'https://auth.example/token', service: SERVICE, tokens: verifier });
       const result = await authenticator.authenticate({ method: 'GET', path: '/v2/', headers: { authorization: `Bearer ${nextToken}` } });
       assert.equal(result.kind, 'authenticated');
-      assert.equal(result.kind === 'authenticated' && result.identity.access?.mode, 'replaces-policy', "an external service's claims decide alone");
-      assert.equal((await authenticator.authenticate({ method: 'GET', path: '/v2/', headers: { authorization: 'Basic YTpi' } })).kind, 'rejected');
+      assert.equal(
+        result.kind === 'authenticated' && result.identity.access?.mode,
+        'replaces-policy',
+        "an external service's claims decide alone",
+      );
+      assert.equal(
+        (await authenticator.authenticate({ method: 'GET', path: '/v2/', headers: { authorization: 'Basic YTpi' } })).kind,
+        'rejected',
+      );
       await assert.rejects(PublicKeyFile.open(join(dir, 'missing.crt')), /missing\.crt/);
     } finally {
       await rm(dir, { recursive: true, force: true });

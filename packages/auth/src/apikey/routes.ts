@@ -38,8 +38,17 @@ export function apiKeyRoutes(options: ApiKeyRoutesOptions): RouteDefinition[] {
       template: API_KEY_PATH,
       operationId: 'createApiKey',
       summary: 'Create an API key for the logged-in user (shown once)',
-      responses: { 201: 'the key and its details', 400: 'invalid label, scopes or expirationDate', 401: 'not logged in', 403: 'logged in with an API key', 413: 'body too large' },
-      requestBody: { mediaType: 'application/json', description: `{"label": "...", "scopes": ["repo", "team/*"], "expirationDate": "RFC 3339"} (at most ${MAX_JSON_BYTES} bytes)` },
+      responses: {
+        201: 'the key and its details',
+        400: 'invalid label, scopes or expirationDate',
+        401: 'not logged in',
+        403: 'logged in with an API key',
+        413: 'body too large',
+      },
+      requestBody: {
+        mediaType: 'application/json',
+        description: `{"label": "...", "scopes": ["repo", "team/*"], "expirationDate": "RFC 3339"} (at most ${MAX_JSON_BYTES} bytes)`,
+      },
       responseBody: { mediaTypes: ['application/json'] },
       async handle(ctx) {
         const identity = owner(ctx);
@@ -71,8 +80,8 @@ export function apiKeyRoutes(options: ApiKeyRoutesOptions): RouteDefinition[] {
       method: 'DELETE',
       template: API_KEY_PATH,
       operationId: 'revokeApiKey',
-      summary: 'Revoke one of the logged-in user\'s API keys (?id=<uuid>)',
-      query: { id: 'the key\'s uuid' },
+      summary: "Revoke one of the logged-in user's API keys (?id=<uuid>)",
+      query: { id: "the key's uuid" },
       responses: { 200: 'revoked', 400: 'no id', 401: 'not logged in', 404: 'no such key of this user' },
       async handle(ctx) {
         const identity = owner(ctx);

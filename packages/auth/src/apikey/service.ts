@@ -48,7 +48,9 @@ export type ApiKeyCheck =
   | { ok: false; reason: 'unknown-key' | 'wrong-user' | 'expired' };
 
 export function hashApiKey(key: string): string {
-  return createHash('sha256').update(key.startsWith(API_KEY_PREFIX) ? key.slice(API_KEY_PREFIX.length) : key).digest('hex');
+  return createHash('sha256')
+    .update(key.startsWith(API_KEY_PREFIX) ? key.slice(API_KEY_PREFIX.length) : key)
+    .digest('hex');
 }
 
 export class ApiKeyService {
@@ -63,7 +65,11 @@ export class ApiKeyService {
     if (typeof label !== 'string' || label.length > 256) throw new ApiKeyRequestError('label must be a string of at most 256 characters');
     let scopes: string[] | null = null;
     if (request.scopes !== undefined && request.scopes !== null) {
-      if (!Array.isArray(request.scopes) || !request.scopes.every((s) => typeof s === 'string' && s !== '') || request.scopes.length > 100) {
+      if (
+        !Array.isArray(request.scopes) ||
+        !request.scopes.every((s) => typeof s === 'string' && s !== '') ||
+        request.scopes.length > 100
+      ) {
         throw new ApiKeyRequestError('scopes must be a list of repository names or globs');
       }
       for (const scope of request.scopes as string[]) {
@@ -77,7 +83,11 @@ export class ApiKeyService {
     }
     let expirationDate: string | null = null;
     if (request.expirationDate !== undefined && request.expirationDate !== '' && request.expirationDate !== null) {
-      if (typeof request.expirationDate !== 'string' || !RFC3339.test(request.expirationDate) || Number.isNaN(Date.parse(request.expirationDate))) {
+      if (
+        typeof request.expirationDate !== 'string' ||
+        !RFC3339.test(request.expirationDate) ||
+        Number.isNaN(Date.parse(request.expirationDate))
+      ) {
         throw new ApiKeyRequestError('expirationDate must be an RFC 3339 date-time, e.g. 2030-01-02T15:04:05Z');
       }
       if (Date.parse(request.expirationDate) <= this.now()) throw new ApiKeyRequestError('expirationDate is in the past');

@@ -36,14 +36,16 @@ export class BearerAuthenticator implements Authenticator {
   private readonly prefix: string;
 
   constructor(private readonly options: BearerAuthenticatorOptions) {
-    if (!options.tokens && (options.workload ?? []).length === 0) throw new Error('BearerAuthenticator needs an access-token verifier or an OIDC workload issuer');
+    if (!options.tokens && (options.workload ?? []).length === 0)
+      throw new Error('BearerAuthenticator needs an access-token verifier or an OIDC workload issuer');
     this.prefix = `Bearer realm=${quote(options.realm)},service=${quote(options.service)}`;
   }
 
   challenge(context: ChallengeContext = {}): string {
     let value = this.prefix;
     if (context.catalog) value += `,scope=${quote(formatScope(CATALOG_SCOPE))}`;
-    else if (context.repository !== undefined && context.action) value += `,scope=${quote(formatScope(requiredScope(context.repository, context.action)))}`;
+    else if (context.repository !== undefined && context.action)
+      value += `,scope=${quote(formatScope(requiredScope(context.repository, context.action)))}`;
     if (context.error) value += `,error=${quote(context.error)}`;
     return value;
   }

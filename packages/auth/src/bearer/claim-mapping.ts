@@ -65,7 +65,8 @@ export class ClaimMapper {
     if (typeof username !== 'string' || username === '') throw new Error('the username expression did not give a non-empty string');
     if (!this.groups) return { username, groups: [] };
     const groups = this.groups(context);
-    if (!Array.isArray(groups) || !groups.every((g) => typeof g === 'string')) throw new Error('the groups expression did not give a list of strings');
+    if (!Array.isArray(groups) || !groups.every((g) => typeof g === 'string'))
+      throw new Error('the groups expression did not give a list of strings');
     return { username, groups: groups as string[] };
   }
 

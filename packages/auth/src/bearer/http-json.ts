@@ -12,27 +12,31 @@ export function getJson(url: string, ca?: string, timeoutMs = 5_000): Promise<un
       reject(new Error(`unsupported URL scheme ${parsed.protocol}`));
       return;
     }
-    const req = send(parsed, { method: 'GET', headers: { accept: 'application/json' }, timeout: timeoutMs, ...(ca ? { ca } : {}) }, (res) => {
-      const chunks: Buffer[] = [];
-      let size = 0;
-      res.on('data', (chunk: Buffer) => {
-        size += chunk.length;
-        if (size > MAX_BYTES) req.destroy(new Error(`${url}: answer larger than ${MAX_BYTES} bytes`));
-        else chunks.push(chunk);
-      });
-      res.on('end', () => {
-        if (res.statusCode !== 200) {
-          reject(new Error(`${url} answered ${res.statusCode}`));
-          return;
-        }
-        try {
-          resolve(JSON.parse(Buffer.concat(chunks).toString('utf8')));
-        } catch {
-          reject(new Error(`${url} did not answer JSON`));
-        }
-      });
-      res.on('error', reject);
-    });
+    const req = send(
+      parsed,
+      { method: 'GET', headers: { accept: 'application/json' }, timeout: timeoutMs, ...(ca ? { ca } : {}) },
+      (res) => {
+        const chunks: Buffer[] = [];
+        let size = 0;
+        res.on('data', (chunk: Buffer) => {
+          size += chunk.length;
+          if (size > MAX_BYTES) req.destroy(new Error(`${url}: answer larger than ${MAX_BYTES} bytes`));
+          else chunks.push(chunk);
+        });
+        res.on('end', () => {
+          if (res.statusCode !== 200) {
+            reject(new Error(`${url} answered ${res.statusCode}`));
+            return;
+          }
+          try {
+            resolve(JSON.parse(Buffer.concat(chunks).toString('utf8')));
+          } catch {
+            reject(new Error(`${url} did not answer JSON`));
+          }
+        });
+        res.on('error', reject);
+      },
+    );
     req.on('timeout', () => req.destroy(new Error(`${url} did not answer within ${timeoutMs} ms`)));
     req.on('error', reject);
     req.end();

@@ -118,7 +118,10 @@ export class PublicKeyFile implements VerificationKeySource {
     } catch (err) {
       if (initial) throw new Error(`cannot read the bearer token key file ${this.path}: ${(err as Error).message}`);
       // A botched rotation keeps the keys in use rather than refusing every token.
-      this.options.logger?.error({ path: this.path, err: { message: (err as Error).message } }, 'bearer key file reload failed; keeping the current keys');
+      this.options.logger?.error(
+        { path: this.path, err: { message: (err as Error).message } },
+        'bearer key file reload failed; keeping the current keys',
+      );
     }
   }
 }

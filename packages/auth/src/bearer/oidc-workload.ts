@@ -53,7 +53,8 @@ export class OidcWorkloadVerifier {
 
   constructor(private readonly options: OidcWorkloadOptions) {
     this.audiences = options.audiences.map((a) => a.trim());
-    if (this.audiences.length === 0 || this.audiences.some((a) => a === '')) throw new Error('an OIDC workload issuer needs at least one non-empty audience');
+    if (this.audiences.length === 0 || this.audiences.some((a) => a === ''))
+      throw new Error('an OIDC workload issuer needs at least one non-empty audience');
     this.mapper = new ClaimMapper(options.claimMapping);
     this.now = options.now ?? Date.now;
     this.cache = new VerifiedTokenCache(10_000, this.now);
@@ -74,7 +75,8 @@ export class OidcWorkloadVerifier {
       throw new InvalidTokenError('not a JWS compact token');
     }
     let discovered = await this.keys(false);
-    if (kid !== undefined && !discovered.kids.has(kid) && this.now() - discovered.fetchedAt > MIN_REFETCH_MS) discovered = await this.keys(true);
+    if (kid !== undefined && !discovered.kids.has(kid) && this.now() - discovered.fetchedAt > MIN_REFETCH_MS)
+      discovered = await this.keys(true);
     let payload;
     try {
       ({ payload } = await jwtVerify(token, discovered.jwks, {
@@ -85,10 +87,13 @@ export class OidcWorkloadVerifier {
         currentDate: new Date(this.now()),
       }));
     } catch (err) {
-      throw new InvalidTokenError(`OIDC token from ${this.options.issuer} refused: ${(err as { code?: string }).code ?? (err as Error).message}`);
+      throw new InvalidTokenError(
+        `OIDC token from ${this.options.issuer} refused: ${(err as { code?: string }).code ?? (err as Error).message}`,
+      );
     }
     const aud = Array.isArray(payload.aud) ? payload.aud : payload.aud === undefined ? [] : [payload.aud];
-    if (!this.audiences.some((a) => aud.includes(a))) throw new InvalidTokenError('OIDC token audience is not one of the configured audiences');
+    if (!this.audiences.some((a) => aud.includes(a)))
+      throw new InvalidTokenError('OIDC token audience is not one of the configured audiences');
     let mapped;
     try {
       mapped = this.mapper.map(payload as Record<string, unknown>);
@@ -109,7 +114,10 @@ export class OidcWorkloadVerifier {
     } catch (err) {
       // Keys fetched earlier still verify while the issuer is unreachable.
       if (this.discovered) {
-        this.options.logger?.warn({ issuer: this.options.issuer, err: { message: (err as Error).message } }, 'OIDC issuer unreachable; using the keys fetched earlier');
+        this.options.logger?.warn(
+          { issuer: this.options.issuer, err: { message: (err as Error).message } },
+          'OIDC issuer unreachable; using the keys fetched earlier',
+        );
         return this.discovered;
       }
       throw new InvalidTokenError(`OIDC issuer ${this.options.issuer} is unreachable`);

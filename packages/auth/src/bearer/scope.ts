@@ -35,7 +35,10 @@ export function parseScopes(text: string | null | undefined): ResourceScope[] {
     if (first <= 0 || last === first) continue;
     const type = item.slice(0, first);
     const name = item.slice(first + 1, last);
-    const actions = item.slice(last + 1).split(',').filter((a) => a !== '');
+    const actions = item
+      .slice(last + 1)
+      .split(',')
+      .filter((a) => a !== '');
     if (!RESOURCE_TYPE.test(type) || !actions.every((a) => ACTION.test(a))) continue;
     // A resource class (`repository(plugin)`) is deprecated and ignored (scope.md).
     scopes.push({ type: type.replace(/\(.*\)$/, ''), name, actions });

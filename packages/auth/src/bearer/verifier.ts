@@ -96,7 +96,12 @@ export class AccessTokenVerifier {
         if (err instanceof InvalidTokenError) throw err;
         lastError = err;
         // Only a bad signature may be another key's token; any claim failure is final.
-        if (!(err instanceof joseErrors.JWSSignatureVerificationFailed) && !(err instanceof joseErrors.JOSEAlgNotAllowed) && !isKeyTypeError(err)) break;
+        if (
+          !(err instanceof joseErrors.JWSSignatureVerificationFailed) &&
+          !(err instanceof joseErrors.JOSEAlgNotAllowed) &&
+          !isKeyTypeError(err)
+        )
+          break;
       }
     }
     throw new InvalidTokenError(describe(lastError));
@@ -114,7 +119,8 @@ function isKeyTypeError(err: unknown): boolean {
 function describe(err: unknown): string {
   if (err instanceof joseErrors.JWTExpired) return 'token expired';
   if (err instanceof joseErrors.JWTClaimValidationFailed) return `claim ${err.claim} ${err.reason}`;
-  if (err instanceof joseErrors.JWSSignatureVerificationFailed || isKeyTypeError(err)) return 'signature does not verify with any trusted key';
+  if (err instanceof joseErrors.JWSSignatureVerificationFailed || isKeyTypeError(err))
+    return 'signature does not verify with any trusted key';
   if (err instanceof joseErrors.JOSEError) return err.code;
   return err instanceof Error ? err.message : 'invalid token';
 }

@@ -27,7 +27,10 @@ export function parseHtpasswd(text: string): HtpasswdParseResult {
     }
     const user = line.slice(0, colon);
     // htpasswd may append fields after the hash (user:hash:comment); only the hash counts.
-    const hashField = line.slice(colon + 1).split(':')[0]!.trim();
+    const hashField = line
+      .slice(colon + 1)
+      .split(':')[0]!
+      .trim();
     const hash = classifyHash(hashField);
     if (!hash) {
       warnings.push(
@@ -114,7 +117,10 @@ export class HtpasswdFile implements PasswordVerifier {
       } catch (err) {
         // Keep serving the last good content: a half-written or briefly missing file must not
         // lock everybody out. The log says so.
-        this.options.logger?.error({ err: describe(err), path: this.path }, 'htpasswd file could not be re-read; keeping the previous users');
+        this.options.logger?.error(
+          { err: describe(err), path: this.path },
+          'htpasswd file could not be re-read; keeping the previous users',
+        );
       } finally {
         this.checking = undefined;
       }

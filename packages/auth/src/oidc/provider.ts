@@ -110,9 +110,14 @@ export class OpenIdProvider {
       }
     }
     const username = claims[usernameClaim];
-    if (typeof username !== 'string' || username === '') throw new LoginRefusedError(`the ${this.name} identity has no ${usernameClaim} claim`);
+    if (typeof username !== 'string' || username === '')
+      throw new LoginRefusedError(`the ${this.name} identity has no ${usernameClaim} claim`);
     const rawGroups = claims[groupsClaim];
-    const groups = Array.isArray(rawGroups) ? rawGroups.filter((g): g is string => typeof g === 'string') : typeof rawGroups === 'string' ? [rawGroups] : [];
+    const groups = Array.isArray(rawGroups)
+      ? rawGroups.filter((g): g is string => typeof g === 'string')
+      : typeof rawGroups === 'string'
+        ? [rawGroups]
+        : [];
     return { username, groups };
   }
 
@@ -169,7 +174,8 @@ export class OpenIdProvider {
     // Teams as `<org>/<team-slug>` (zot's format, casing kept), when read:org was granted.
     if (this.options.scopes.includes('read:org')) {
       const teams = (await get('/user/teams').catch(() => [])) as { slug?: string; organization?: { login?: string } }[];
-      for (const team of Array.isArray(teams) ? teams : []) if (team.slug && team.organization?.login) groups.push(`${team.organization.login}/${team.slug}`);
+      for (const team of Array.isArray(teams) ? teams : [])
+        if (team.slug && team.organization?.login) groups.push(`${team.organization.login}/${team.slug}`);
     }
     return { username: primary, groups };
   }

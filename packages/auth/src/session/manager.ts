@@ -39,7 +39,13 @@ export class SessionManager {
     const id = randomBytes(32).toString('base64url');
     const now = this.now();
     const expiresAt = now + this.ttlSeconds * 1000;
-    await this.options.store.set(id, { username: identity.username, groups: [...identity.groups], method: identity.method, createdAt: now, expiresAt });
+    await this.options.store.set(id, {
+      username: identity.username,
+      groups: [...identity.groups],
+      method: identity.method,
+      createdAt: now,
+      expiresAt,
+    });
     this.options.logger?.info({ username: identity.username, method: identity.method }, 'session started');
     return setCookie(SESSION_COOKIE, this.options.sealer.seal(id, expiresAt), this.attributes(this.ttlSeconds));
   }

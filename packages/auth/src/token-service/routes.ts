@@ -5,7 +5,15 @@
  * (`grant_type=password` or `refresh_token`, `access_type=offline`). The routes authenticate by
  * themselves: anonymous callers get what anonymousPolicy allows, wrong credentials a 401.
  */
-import { RegistryError, type AuthRequest, type Authenticator, type Identity, type Logger, type RegistryRequest, type RouteDefinition } from '@zotjs/core';
+import {
+  RegistryError,
+  type AuthRequest,
+  type Authenticator,
+  type Identity,
+  type Logger,
+  type RegistryRequest,
+  type RouteDefinition,
+} from '@zotjs/core';
 import { parseScopes, type ResourceScope } from '../bearer/scope.js';
 import { jsonResponse, NO_STORE, readForm } from '../http/body.js';
 import { InvalidGrantError, type TokenService } from './service.js';
@@ -65,8 +73,18 @@ export function tokenRoutes(options: TokenRoutesOptions): RouteDefinition[] {
     action: 'none',
     public: true,
     tag: 'auth',
-    responses: { 200: 'the token', 400: 'unknown service', 401: 'wrong credentials', 429: 'too many failed logins: retry after Retry-After seconds' },
-    query: { service: 'the registry the token is for', scope: 'repository:<name>:<actions> (repeatable)', offline_token: 'true: also a refresh token', client_id: 'the client, for audit' },
+    responses: {
+      200: 'the token',
+      400: 'unknown service',
+      401: 'wrong credentials',
+      429: 'too many failed logins: retry after Retry-After seconds',
+    },
+    query: {
+      service: 'the registry the token is for',
+      scope: 'repository:<name>:<actions> (repeatable)',
+      offline_token: 'true: also a refresh token',
+      client_id: 'the client, for audit',
+    },
     responseBody: { mediaTypes: ['application/json'] },
     async handle({ request }) {
       checkService(request.query.get('service'));
@@ -95,8 +113,17 @@ export function tokenRoutes(options: TokenRoutesOptions): RouteDefinition[] {
     action: 'none',
     public: true,
     tag: 'auth',
-    responses: { 200: 'the token', 400: 'malformed request or unsupported grant', 401: 'wrong credentials or refresh token', 413: 'body too large', 415: 'not a form' },
-    requestBody: { mediaType: 'application/x-www-form-urlencoded', description: 'grant_type, service, client_id, scope, access_type, username/password or refresh_token' },
+    responses: {
+      200: 'the token',
+      400: 'malformed request or unsupported grant',
+      401: 'wrong credentials or refresh token',
+      413: 'body too large',
+      415: 'not a form',
+    },
+    requestBody: {
+      mediaType: 'application/x-www-form-urlencoded',
+      description: 'grant_type, service, client_id, scope, access_type, username/password or refresh_token',
+    },
     responseBody: { mediaTypes: ['application/json'] },
     async handle({ request }) {
       const form = await readForm(request);
@@ -113,7 +140,8 @@ export function tokenRoutes(options: TokenRoutesOptions): RouteDefinition[] {
         try {
           identity = (await login(request, `Basic ${Buffer.from(`${username}:${password}`).toString('base64')}`))!;
         } catch (err) {
-          if (err instanceof RegistryError && err.code === 'UNAUTHORIZED') return oauthError(401, 'invalid_grant', 'invalid username or password');
+          if (err instanceof RegistryError && err.code === 'UNAUTHORIZED')
+            return oauthError(401, 'invalid_grant', 'invalid username or password');
           throw err;
         }
         apiKeyId = apiKeyIdOf(identity);

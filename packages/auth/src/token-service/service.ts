@@ -127,7 +127,8 @@ export class TokenService {
       }
       if (payload['token_use'] !== REFRESH_USE || typeof payload.sub !== 'string' || payload.sub === '') break;
       const apiKeyId = typeof payload['akid'] === 'string' ? payload['akid'] : undefined;
-      if (apiKeyId !== undefined && !(await this.options.apiKeyIsValid?.(apiKeyId))) throw new InvalidGrantError('the API key of this refresh token was revoked or expired');
+      if (apiKeyId !== undefined && !(await this.options.apiKeyIsValid?.(apiKeyId)))
+        throw new InvalidGrantError('the API key of this refresh token was revoked or expired');
       const groups = Array.isArray(payload['groups']) ? payload['groups'].filter((g): g is string => typeof g === 'string') : [];
       const method = typeof payload['amr'] === 'string' ? payload['amr'] : 'token';
       return { identity: { username: payload.sub, groups, method }, ...(apiKeyId !== undefined ? { apiKeyId } : {}) };
@@ -159,7 +160,8 @@ export class TokenService {
     for (const scope of scopes) {
       let actions: string[] = [];
       if (scope.type === 'repository' && scope.name !== '') actions = await this.repositoryActions(identity, scope.name, scope.actions);
-      else if (scope.type === 'registry' && scope.name === 'catalog' && scope.actions.includes('*')) actions = (await this.mayListCatalog(identity)) ? ['*'] : [];
+      else if (scope.type === 'registry' && scope.name === 'catalog' && scope.actions.includes('*'))
+        actions = (await this.mayListCatalog(identity)) ? ['*'] : [];
       const key = `${scope.type}:${scope.name}`;
       const entry = granted.get(key) ?? { type: scope.type, name: scope.name, actions: [] };
       for (const action of actions) if (!entry.actions.includes(action)) entry.actions.push(action);

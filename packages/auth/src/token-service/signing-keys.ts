@@ -113,10 +113,14 @@ export class SigningKeySet implements VerificationKeySource {
       this.verification = await Promise.all(entries.map(async (e) => ({ key: e.publicKey, ids: await keyIds(e.publicKey) })));
       this.signature = signature;
       this.generation += 1;
-      if (!initial) this.options.logger?.info({ path: this.path, keys: entries.length, signingKey: entries[0]!.kid }, 'token signing keys reloaded');
+      if (!initial)
+        this.options.logger?.info({ path: this.path, keys: entries.length, signingKey: entries[0]!.kid }, 'token signing keys reloaded');
     } catch (err) {
       if (initial) throw new Error(`cannot load token signing keys from ${this.path}: ${(err as Error).message}`);
-      this.options.logger?.error({ path: this.path, err: { message: (err as Error).message } }, 'token signing key reload failed; keeping the current keys');
+      this.options.logger?.error(
+        { path: this.path, err: { message: (err as Error).message } },
+        'token signing key reload failed; keeping the current keys',
+      );
     }
   }
 

@@ -29,7 +29,12 @@ export interface TestHandler {
   close(): Promise<void>;
 }
 
-export async function startHandler(options: { authenticator?: Authenticator; authorizer?: Authorizer; extraRoutes?: RouteDefinition[]; logger?: Logger }): Promise<TestHandler> {
+export async function startHandler(options: {
+  authenticator?: Authenticator;
+  authorizer?: Authorizer;
+  extraRoutes?: RouteDefinition[];
+  logger?: Logger;
+}): Promise<TestHandler> {
   const root = await mkdtemp(join(tmpdir(), 'zot-auth-handler-'));
   const handler = createRegistryHandler({
     registry: new Registry({ storage: new OciLayoutStorage({ rootDirectory: root }) }),
@@ -82,10 +87,17 @@ export async function pushWith(h: TestHandler, repository: string, tag: string, 
     layers: [{ mediaType: 'application/vnd.oci.image.layer.v1.tar', digest: sha256(layer), size: layer.length }],
   });
   statuses.push(
-    (await h.send('PUT', `/v2/${repository}/manifests/${tag}`, { headers: { ...headers, 'content-type': 'application/vnd.oci.image.manifest.v1+json' }, body: manifest })).status,
+    (
+      await h.send('PUT', `/v2/${repository}/manifests/${tag}`, {
+        headers: { ...headers, 'content-type': 'application/vnd.oci.image.manifest.v1+json' },
+        body: manifest,
+      })
+    ).status,
   );
   return statuses;
 }
 
-export const basic = (user: string, password: string): Record<string, string> => ({ authorization: `Basic ${Buffer.from(`${user}:${password}`).toString('base64')}` });
+export const basic = (user: string, password: string): Record<string, string> => ({
+  authorization: `Basic ${Buffer.from(`${user}:${password}`).toString('base64')}`,
+});
 export const bearer = (token: string): Record<string, string> => ({ authorization: `Bearer ${token}` });

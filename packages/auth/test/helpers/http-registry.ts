@@ -16,7 +16,14 @@ export async function startHttpRegistry(options: HandlerOptions, port = 0): Prom
     const url = new URL(req.url ?? '/', 'http://localhost');
     const headers: Record<string, string | undefined> = {};
     for (const [k, v] of Object.entries(req.headers)) headers[k] = Array.isArray(v) ? v.join(', ') : v;
-    const request: RegistryRequest = { method: req.method ?? 'GET', path: url.pathname, query: url.searchParams, headers, body: req, ...(req.socket.remoteAddress ? { remoteAddress: req.socket.remoteAddress } : {}) };
+    const request: RegistryRequest = {
+      method: req.method ?? 'GET',
+      path: url.pathname,
+      query: url.searchParams,
+      headers,
+      body: req,
+      ...(req.socket.remoteAddress ? { remoteAddress: req.socket.remoteAddress } : {}),
+    };
     handler(request).then(
       (response) => {
         res.writeHead(response.status, response.headers);

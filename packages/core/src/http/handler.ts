@@ -105,7 +105,8 @@ export function createRegistryHandler(options: HandlerOptions): RegistryHandler 
       try {
         response = await match.route.handle({ request, registry, params, outcome, mayAccess: routeMayAccess, maxPageSize });
       } catch (err) {
-        if (sessions && params.uploadId && err instanceof RegistryError && err.code === 'BLOB_UPLOAD_UNKNOWN') sessions.closed(params.uploadId);
+        if (sessions && params.uploadId && err instanceof RegistryError && err.code === 'BLOB_UPLOAD_UNKNOWN')
+          sessions.closed(params.uploadId);
         throw err;
       }
       if (sessions) trackSession(sessions, match.route.operationId, client, params.uploadId, response);
