@@ -145,7 +145,10 @@ async function startServers(ctx, pass, passDir, errors) {
     try {
       const server =
         name === 'zot'
-          ? await startZot(dir, pass, { cpuProfDir: ctx.options.cpuProf ? join(PROFILE_DIR, pass.name) : undefined, workers: ctx.options.workers })
+          ? await startZot(dir, pass, {
+              cpuProfDir: ctx.options.cpuProf ? join(PROFILE_DIR, pass.name) : undefined,
+              workers: ctx.options.workers,
+            })
           : await startDistribution(dir, pass);
       server.client = new RegistryClient({
         baseUrl: server.baseUrl,
@@ -283,7 +286,8 @@ async function runPhase(ctx, phase, errors) {
   }
   if (references.size > 0) {
     out.references = {};
-    for (const reference of phase.references) out.references[reference.id] = { name: reference.name, ...combine(references.get(reference.id)) };
+    for (const reference of phase.references)
+      out.references[reference.id] = { name: reference.name, ...combine(references.get(reference.id)) };
   }
   return out;
 }
@@ -340,7 +344,11 @@ function printProfiles(results, dir) {
   }
 }
 
-const indent = (text) => text.split('\n').map((l) => `      ${l}`).join('\n');
+const indent = (text) =>
+  text
+    .split('\n')
+    .map((l) => `      ${l}`)
+    .join('\n');
 
 function fmtBytes(n) {
   return n >= 1024 ** 3 ? `${(n / 1024 ** 3).toFixed(1)} GiB` : `${(n / 1024 ** 2).toFixed(0)} MiB`;

@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { createRandomFile } from './lib/fixtures.mjs';
 import { parseSize } from './lib/options.mjs';
-import { startProcess, stopProcess, installCleanup, stopAll } from './lib/processes.mjs';
+import { startProcess, installCleanup, stopAll } from './lib/processes.mjs';
 import { RegistryClient } from './lib/registry-client.mjs';
 import { answeringOrStopped, freePort } from './lib/servers/common.mjs';
 import { REPO_ROOT, ZOT_CLI, zotMissingReason } from './lib/servers/zot.mjs';
@@ -132,11 +132,15 @@ async function main() {
     }
     const { readFile } = await import('node:fs/promises');
     const data = await readFile(blob.file);
-    results.s3.splitPushMBps = await measure('s3 push split across two replicas (PATCH on one, PUT on the other)', options.reps, async (rep) => {
-      const t = process.hrtime.bigint();
-      await pushSplit(servers.s3, replica, `bench/split-${rep}`, blob, data);
-      return blob.size / seconds(t) / 1e6;
-    });
+    results.s3.splitPushMBps = await measure(
+      's3 push split across two replicas (PATCH on one, PUT on the other)',
+      options.reps,
+      async (rep) => {
+        const t = process.hrtime.bigint();
+        await pushSplit(servers.s3, replica, `bench/split-${rep}`, blob, data);
+        return blob.size / seconds(t) / 1e6;
+      },
+    );
   } finally {
     await stopAll();
     await cluster.stop();

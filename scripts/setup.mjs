@@ -66,6 +66,8 @@ log(`pnpm install${hasLock ? ' --frozen-lockfile' : ''}`);
 // Output is shown only when the install fails (then it holds pnpm's reason, e.g. an outdated lock file).
 run(pnpm.command, [...pnpm.prefix, 'install', ...(hasLock ? ['--frozen-lockfile'] : [])], { quiet: true });
 
+// Compiled files of moved or deleted modules: tsc never removes them, and stale tests would run.
+run(process.execPath, [join(repoRoot, 'scripts', 'prune-stale-dist.mjs')]);
 log('building (tsc -b)');
 run(pnpm.command, [...pnpm.prefix, 'run', '--silent', 'build']);
 

@@ -104,13 +104,21 @@ export function parseOptions(argv) {
     loadgen: values.loadgen ?? 'wrk',
     client: values.client ?? 'curl',
     workers: values.workers ? positiveInt('workers', values.workers) : 1,
-    servers: (values.servers ?? 'zot,distribution').split(',').map((s) => s.trim()).filter(Boolean),
+    servers: (values.servers ?? 'zot,distribution')
+      .split(',')
+      .map((s) => s.trim())
+      .filter(Boolean),
     cpuProf: values['cpu-prof'] === true,
     json: values.json,
     workdir: values.workdir,
     keep: values.keep === true,
   };
-  let phases = values.only ? values.only.split(',').map((s) => s.trim()).filter(Boolean) : [...DEFAULT_PHASES];
+  const phases = values.only
+    ? values.only
+        .split(',')
+        .map((s) => s.trim())
+        .filter(Boolean)
+    : [...DEFAULT_PHASES];
   for (const p of phases) if (!ALL_PHASES.includes(p)) throw new Error(`unknown phase "${p}" (phases: ${ALL_PHASES.join(', ')})`);
   if (values.big && !phases.includes('big')) phases.push('big');
   options.phases = ALL_PHASES.filter((p) => phases.includes(p));

@@ -119,7 +119,7 @@ const pull = {
 // ---- request rates -----------------------------------------------------------------------------
 
 /** Pushes the small image every rate phase reads, once per server and pass. */
-async function ensureSmallImage(ctx, server) {
+async function ensureSmallImage(_ctx, server) {
   if (server.smallImage) return server.smallImage;
   const image = smallImage(1024);
   await pushImage(server.client, 'bench/small', image, ['latest']);
@@ -174,7 +174,7 @@ const head = ratePhase({
   id: 'head',
   title: 'blob HEAD',
   setup: ensureSmallImage,
-  request: (ctx, server) => [`/v2/bench/small/blobs/${server.smallImage.layer.digest}`, { method: 'HEAD' }],
+  request: (_ctx, server) => [`/v2/bench/small/blobs/${server.smallImage.layer.digest}`, { method: 'HEAD' }],
 });
 
 const tags = ratePhase({
@@ -227,7 +227,7 @@ const skopeo = {
     if (failed.length > 0) throw new Error(`${failed.length} skopeo pushes failed: ${failed[0].stderr.trim().slice(-400)}`);
     return { seconds: s };
   },
-  afterRep(ctx, server, rep, { dir }) {
+  afterRep(_ctx, _server, _rep, { dir }) {
     rmSync(dir, { recursive: true, force: true });
   },
 };

@@ -41,7 +41,9 @@ export async function checkPrerequisites(options, log) {
       missing = missingPackages();
     }
     if (missing.length > 0) {
-      problems.push(`missing Debian packages: ${missing.join(' ')} — install them (as root) with: apt-get update && apt-get install -y ${missing.join(' ')}`);
+      problems.push(
+        `missing Debian packages: ${missing.join(' ')} — install them (as root) with: apt-get update && apt-get install -y ${missing.join(' ')}`,
+      );
     }
   }
   if (options.loadgen === 'autocannon' && !autocannonBin()) {

@@ -20,12 +20,14 @@ export function buildRows(results) {
       const d = (key) => get(id, 'distribution', key);
       if (id === 'push' || id === 'chunked') {
         const factor = id === 'push' ? 0.75 : 0.6;
-        add(figure(`${phase.title} (MB/s)`, z('mbps'), d('mbps'), {
-          limitName: 'SHA-256/core',
-          limit: sha,
-          target: plain ? `>= ${factor}x SHA-256` : undefined,
-          met: plain && sha ? z('mbps') / (sha / MB) >= factor : undefined,
-        }));
+        add(
+          figure(`${phase.title} (MB/s)`, z('mbps'), d('mbps'), {
+            limitName: 'SHA-256/core',
+            limit: sha,
+            target: plain ? `>= ${factor}x SHA-256` : undefined,
+            met: plain && sha ? z('mbps') / (sha / MB) >= factor : undefined,
+          }),
+        );
         const dd = phase.references?.dd?.mbps;
         if (dd !== undefined) {
           add(figure(`  ${phase.title} vs storage write (MB/s)`, z('mbps'), d('mbps'), { limitName: 'dd write+fsync', limit: dd * MB }));
@@ -40,12 +42,14 @@ export function buildRows(results) {
         }
       } else if (id === 'pull') {
         const ngx = phase.references?.nginx?.mbps;
-        add(figure(`${phase.title} (MB/s)`, z('mbps'), d('mbps'), {
-          limitName: 'nginx',
-          limit: ngx === undefined ? undefined : ngx * MB,
-          target: plain ? '>= 0.9x nginx' : undefined,
-          met: plain && ngx ? z('mbps') / ngx >= 0.9 : undefined,
-        }));
+        add(
+          figure(`${phase.title} (MB/s)`, z('mbps'), d('mbps'), {
+            limitName: 'nginx',
+            limit: ngx === undefined ? undefined : ngx * MB,
+            target: plain ? '>= 0.9x nginx' : undefined,
+            met: plain && ngx ? z('mbps') / ngx >= 0.9 : undefined,
+          }),
+        );
       } else if (phase.rate) {
         const factor = id === 'tags' ? 5 : 10;
         const tool = z('tool') ?? d('tool');
@@ -53,54 +57,73 @@ export function buildRows(results) {
         const unauthZ = unauth?.phases[id]?.zot?.rps;
         const unauthD = unauth?.phases[id]?.distribution?.rps;
         if (unauth) {
-          add(figure(label, z('rps'), d('rps'), {
-            limitName: `unauth (${unauthName})`,
-            limit: unauthZ,
-            distLimit: unauthD,
-            target: '>= 0.5x unauth',
-            met: unauthZ ? z('rps') / unauthZ >= 0.5 : undefined,
-            rate: true,
-          }));
+          add(
+            figure(label, z('rps'), d('rps'), {
+              limitName: `unauth (${unauthName})`,
+              limit: unauthZ,
+              distLimit: unauthD,
+              target: '>= 0.5x unauth',
+              met: unauthZ ? z('rps') / unauthZ >= 0.5 : undefined,
+              rate: true,
+            }),
+          );
         } else {
-          add(figure(label, z('rps'), d('rps'), {
-            target: plain ? `>= ${factor}x dist` : undefined,
-            met: plain && d('rps') ? z('rps') / d('rps') >= factor : undefined,
-            rate: true,
-          }));
+          add(
+            figure(label, z('rps'), d('rps'), {
+              target: plain ? `>= ${factor}x dist` : undefined,
+              met: plain && d('rps') ? z('rps') / d('rps') >= factor : undefined,
+              rate: true,
+            }),
+          );
         }
         add(figure(`${phase.title} p50 (ms)`, z('p50'), d('p50'), {}));
         const p99Target = plain && id !== 'tags';
-        add(figure(`${phase.title} p99 (ms)`, z('p99'), d('p99'), {
-          target: p99Target ? '< 20 ms' : undefined,
-          met: p99Target && z('p99') !== undefined ? z('p99') < 20 : undefined,
-        }));
+        add(
+          figure(`${phase.title} p99 (ms)`, z('p99'), d('p99'), {
+            target: p99Target ? '< 20 ms' : undefined,
+            met: p99Target && z('p99') !== undefined ? z('p99') < 20 : undefined,
+          }),
+        );
       } else if (id === 'skopeo') {
-        add(figure(`${results.options.pushes} ${phase.title} (s)`, z('seconds'), d('seconds'), {
-          target: plain ? '<= 1x dist' : undefined,
-          met: plain && d('seconds') ? z('seconds') <= d('seconds') : undefined,
-        }));
+        add(
+          figure(`${results.options.pushes} ${phase.title} (s)`, z('seconds'), d('seconds'), {
+            target: plain ? '<= 1x dist' : undefined,
+            met: plain && d('seconds') ? z('seconds') <= d('seconds') : undefined,
+          }),
+        );
       } else if (id === 'big') {
         const b = results.options.bigSize;
         const size = b >= 1024 ** 3 ? `${+(b / 1024 ** 3).toFixed(2)} GiB` : `${+(b / 1024 ** 2).toFixed(1)} MiB`;
         add(figure(`${size} push (MB/s)`, z('pushMbps'), d('pushMbps'), { limitName: 'SHA-256/core', limit: sha }));
         add(figure(`${size} pull (MB/s)`, z('pullMbps'), d('pullMbps'), {}));
       }
-      add(figure(`  peak RSS, ${phase.title} (MB)`, mb(z('peakRss')), mb(d('peakRss')), {
-        target: '< 150 MB',
-        met: z('peakRss') !== undefined ? z('peakRss') < RSS_LIMIT : undefined,
-      }));
+      add(
+        figure(`  peak RSS, ${phase.title} (MB)`, mb(z('peakRss')), mb(d('peakRss')), {
+          target: '< 150 MB',
+          met: z('peakRss') !== undefined ? z('peakRss') < RSS_LIMIT : undefined,
+        }),
+      );
       // Several zot-ts processes (--workers): the RSS above is their sum, which counts shared pages once per process.
-      if (z('peakPss') !== undefined) add(figure(`  peak PSS, ${phase.title} (MB)`, mb(z('peakPss')), undefined, { target: '< 150 MB', met: z('peakPss') < RSS_LIMIT }));
+      if (z('peakPss') !== undefined)
+        add(figure(`  peak PSS, ${phase.title} (MB)`, mb(z('peakPss')), undefined, { target: '< 150 MB', met: z('peakPss') < RSS_LIMIT }));
     }
-    const peaks = Object.values(pass.phases).map((p) => p.zot?.peakRss).filter((x) => x !== undefined);
-    const dpeaks = Object.values(pass.phases).map((p) => p.distribution?.peakRss).filter((x) => x !== undefined);
-    const psses = Object.values(pass.phases).map((p) => p.zot?.peakPss).filter((x) => x !== undefined);
+    const peaks = Object.values(pass.phases)
+      .map((p) => p.zot?.peakRss)
+      .filter((x) => x !== undefined);
+    const dpeaks = Object.values(pass.phases)
+      .map((p) => p.distribution?.peakRss)
+      .filter((x) => x !== undefined);
+    const psses = Object.values(pass.phases)
+      .map((p) => p.zot?.peakPss)
+      .filter((x) => x !== undefined);
     if (peaks.length > 0 || dpeaks.length > 0) {
       const zp = peaks.length ? Math.max(...peaks) : undefined;
-      add(figure('peak RSS, whole pass (MB)', mb(zp), mb(dpeaks.length ? Math.max(...dpeaks) : undefined), {
-        target: '< 150 MB',
-        met: zp !== undefined ? zp < RSS_LIMIT : undefined,
-      }));
+      add(
+        figure('peak RSS, whole pass (MB)', mb(zp), mb(dpeaks.length ? Math.max(...dpeaks) : undefined), {
+          target: '< 150 MB',
+          met: zp !== undefined ? zp < RSS_LIMIT : undefined,
+        }),
+      );
     }
     if (psses.length > 0) {
       const pp = Math.max(...psses);

@@ -26,8 +26,21 @@ export async function generateCertificate(dir) {
     ].join('\n'),
   );
   await runChecked('openssl', [
-    'x509', '-req', '-in', csr, '-CA', caFile, '-CAkey', caKey, '-CAcreateserial',
-    '-out', certFile, '-days', '2', '-extfile', ext,
+    'x509',
+    '-req',
+    '-in',
+    csr,
+    '-CA',
+    caFile,
+    '-CAkey',
+    caKey,
+    '-CAcreateserial',
+    '-out',
+    certFile,
+    '-days',
+    '2',
+    '-extfile',
+    ext,
   ]);
   // containers/image tools trust a folder holding ca.crt (--dest-cert-dir).
   const certDir = join(dir, 'certs.d');

@@ -65,7 +65,9 @@ test('targets: push against SHA-256, rates against distribution, auth against un
   };
   const auth = {
     errors: [],
-    phases: { manifest: { title: 'manifest GET by tag', rate: true, zot: { rps: 6000, tool: 'wrk' }, distribution: { rps: 100, tool: 'wrk' } } },
+    phases: {
+      manifest: { title: 'manifest GET by tag', rate: true, zot: { rps: 6000, tool: 'wrk' }, distribution: { rps: 100, tool: 'wrk' } },
+    },
   };
   const rows = buildRows(results({ plain, auth }));
   const row = (pass, prefix) => rows.find((r) => r.pass === pass && r.figure.trim().startsWith(prefix));
@@ -88,7 +90,11 @@ test('references: a push is compared with dd and both Node sinks, a pull with ng
         title: 'monolithic push',
         zot: { mbps: 300 },
         distribution: { mbps: 200 },
-        references: refs([['dd', 'dd write+fsync', 400], ['receive', 'node:http receive', 1200], ['store', 'node:http store', 250]]),
+        references: refs([
+          ['dd', 'dd write+fsync', 400],
+          ['receive', 'node:http receive', 1200],
+          ['store', 'node:http store', 250],
+        ]),
       },
       pull: { title: 'blob pull', zot: { mbps: 1800 }, distribution: { mbps: 1700 }, references: refs([['nginx', 'nginx', 2000]]) },
     },

@@ -9,11 +9,12 @@ import { processTree, RssSampler } from '../lib/rss.mjs';
 const rssOf = (pid) => Number(/^VmRSS:\s+(\d+) kB/m.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))[1]) * 1024;
 
 test('a process and its child are sampled together, with their PSS', async (t) => {
-  // The parent starts a child that holds 64 MB, then reports the child's pid.
+  // The parent starts a child that holds 64 MB, then reports the child's pid once the child says
+  // its buffer is filled (a fixed wait is not enough on a loaded machine: node may not even have started).
   const script = `
     const { spawn } = require('node:child_process');
-    const child = spawn(process.execPath, ['-e', 'globalThis.b = Buffer.alloc(64 * 1024 * 1024, 1); setInterval(() => {}, 1000)'], { stdio: 'ignore' });
-    setTimeout(() => console.log(child.pid), 500);
+    const child = spawn(process.execPath, ['-e', 'globalThis.b = Buffer.alloc(64 * 1024 * 1024, 1); console.log("filled"); setInterval(() => {}, 1000)'], { stdio: ['ignore', 'pipe', 'ignore'] });
+    child.stdout.once('data', () => console.log(child.pid));
     setInterval(() => {}, 1000);
     process.on('SIGTERM', () => { child.kill(); process.exit(0); });`;
   const parent = spawn(process.execPath, ['-e', script], { stdio: ['ignore', 'pipe', 'inherit'] });
@@ -26,7 +27,7 @@ test('a process and its child are sampled together, with their PSS', async (t) =
   const peak = sampler.stop();
   const both = rssOf(parent.pid) + rssOf(childPid);
   assert.ok(peak >= both * 0.95, `peak ${peak} covers both processes (${both})`);
-  assert.ok(peak > 64 * 1024 * 1024, 'the child\'s 64 MB are in it');
+  assert.ok(peak > 64 * 1024 * 1024, "the child's 64 MB are in it");
   const pss = sampler.peakProportional();
   assert.ok(pss !== undefined && pss > 64 * 1024 * 1024 && pss <= peak, `PSS ${pss} is within the RSS sum and holds the child's buffer`);
 });

@@ -49,7 +49,8 @@ function assertMeasured(rows, names) {
 // The harness would install missing packages itself as root; CI's setup has done so already, and a
 // developer's machine without them skips this run rather than installing from a test.
 const missing = missingPackages();
-const skip = missing.length > 0 ? `needs Debian packages ${missing.join(' ')} (scripts/install-system-deps.sh installs them as root)` : false;
+const skip =
+  missing.length > 0 ? `needs Debian packages ${missing.join(' ')} (scripts/install-system-deps.sh installs them as root)` : false;
 
 test('bench --quick: every phase runs on zot-ts and distribution and yields figures', { skip, timeout: 300_000 }, async (t) => {
   const dir = mkdtempSync(join(tmpdir(), 'zot-bench-smoke-'));
@@ -58,10 +59,23 @@ test('bench --quick: every phase runs on zot-ts and distribution and yields figu
   const plain = join(dir, 'plain.json');
   const run = await runBench(['--quick', '--json', plain]);
   assert.equal(run.code, 0, run.stderr.slice(-3000));
-  const phases = ['monolithic push (MB/s)', 'chunked push (MB/s)', 'blob pull (MB/s)', 'manifest GET by tag (req/s, wrk)', 'blob HEAD (req/s, ab)', 'tags list (req/s, wrk)'];
+  const phases = [
+    'monolithic push (MB/s)',
+    'chunked push (MB/s)',
+    'blob pull (MB/s)',
+    'manifest GET by tag (req/s, wrk)',
+    'blob HEAD (req/s, ab)',
+    'tags list (req/s, wrk)',
+  ];
   const rows = figures(plain);
-  assertMeasured(rows, phases.map((p) => `plain: ${p}`));
-  assert.ok([...rows.keys()].some((name) => /^plain: \d+ concurrent skopeo pushes/.test(name)), 'the skopeo phase ran');
+  assertMeasured(
+    rows,
+    phases.map((p) => `plain: ${p}`),
+  );
+  assert.ok(
+    [...rows.keys()].some((name) => /^plain: \d+ concurrent skopeo pushes/.test(name)),
+    'the skopeo phase ran',
+  );
   const compared = ['storage write', 'receive only', 'minimal store'];
   assertReferenced(rows, [
     ...['monolithic push', 'chunked push'].flatMap((p) => compared.map((c) => `plain: ${p} vs ${c} (MB/s)`)),
@@ -74,6 +88,12 @@ test('bench --quick: every phase runs on zot-ts and distribution and yields figu
   assert.equal(second.code, 0, second.stderr.slice(-3000));
   const passes = ['tls', 'auth', 'tls+auth'];
   const securedRows = figures(secured);
-  assertMeasured(securedRows, passes.flatMap((pass) => [`${pass}: monolithic push (MB/s)`, `${pass}: manifest GET by tag (req/s, wrk)`]));
-  assertReferenced(securedRows, passes.flatMap((pass) => compared.map((c) => `${pass}: monolithic push vs ${c} (MB/s)`)));
+  assertMeasured(
+    securedRows,
+    passes.flatMap((pass) => [`${pass}: monolithic push (MB/s)`, `${pass}: manifest GET by tag (req/s, wrk)`]),
+  );
+  assertReferenced(
+    securedRows,
+    passes.flatMap((pass) => compared.map((c) => `${pass}: monolithic push vs ${c} (MB/s)`)),
+  );
 });

@@ -54,7 +54,9 @@ describe('examples/koa-embed: the registry inside an existing Koa app', () => {
 
   test('push a layer, a config and a manifest, then pull them back', async () => {
     const layer = Buffer.from('layer bytes '.repeat(1000));
-    const config = Buffer.from(JSON.stringify({ architecture: 'amd64', os: 'linux', rootfs: { type: 'layers', diff_ids: [sha256(layer)] } }));
+    const config = Buffer.from(
+      JSON.stringify({ architecture: 'amd64', os: 'linux', rootfs: { type: 'layers', diff_ids: [sha256(layer)] } }),
+    );
 
     // The layer in two steps (session, then PUT with the body); the config in one POST.
     const session = await fetch(`${url}/v2/demo/app/blobs/uploads/`, { method: 'POST' });
@@ -105,8 +107,14 @@ describe('examples/koa-embed: the registry inside an existing Koa app', () => {
     // Lines are written as responses close: give the last one a moment to arrive.
     const deadline = Date.now() + 5000;
     while (!output.includes('"operation":"putManifest"') && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
-    const lines = output.split('\n').filter((l) => l.startsWith('{')).map((l) => JSON.parse(l) as Record<string, unknown>);
-    assert.ok(lines.some((l) => l.msg === 'request' && l.operation === 'putManifest' && l.repository === 'demo/app'), output);
+    const lines = output
+      .split('\n')
+      .filter((l) => l.startsWith('{'))
+      .map((l) => JSON.parse(l) as Record<string, unknown>);
+    assert.ok(
+      lines.some((l) => l.msg === 'request' && l.operation === 'putManifest' && l.repository === 'demo/app'),
+      output,
+    );
     assert.ok(!lines.some((l) => l.path === '/hello'), 'app routes are not the registry’s to log');
   });
 });

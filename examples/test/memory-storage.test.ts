@@ -1,9 +1,9 @@
-// Proves the example backend with the contract kit, exactly as a third-party backend would.
-import { runStorageContract } from '@zotjs/core/testing';
-import { MemoryStorage, type MemoryData } from '../memory-storage.js';
+// How a backend proves itself, exactly as a third-party one would: the contract kit on the
+// reference backend, MemoryStorage from @zotjs/core/testing (read it to learn how to write one).
+import { MemoryStorage, runStorageContract, type MemoryData } from '@zotjs/core/testing';
 
 runStorageContract(
-  'examples MemoryStorage',
+  'MemoryStorage (reference backend, from an application)',
   async () => {
     // Two instances over one map behave like two processes over one storage.
     const data: MemoryData = new Map();

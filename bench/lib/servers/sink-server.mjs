@@ -153,7 +153,16 @@ function handle(req, res) {
     const id = String(nextSession++);
     if (mode === 'store') {
       const file = join(dir, `upload-${id}`);
-      sessions.set(id, { file, fd: openSync(file, 'w', 0o600), offset: 0, unflushed: 0, syncing: undefined, syncError: undefined, hasher: workerHasher(id), hashBusy: false });
+      sessions.set(id, {
+        file,
+        fd: openSync(file, 'w', 0o600),
+        offset: 0,
+        unflushed: 0,
+        syncing: undefined,
+        syncError: undefined,
+        hasher: workerHasher(id),
+        hashBusy: false,
+      });
     }
     req.resume();
     return answer(res, 202, { Location: `/v2/${upload[1]}/blobs/uploads/${id}` });
@@ -169,13 +178,15 @@ function handle(req, res) {
       sessions.delete(upload[2]);
       // A background flush still running is waited for (never close under it), then the last one.
       const background = session.syncing ?? Promise.resolve();
-      background.then(() => fdatasync(session.fd, async (lastError) => {
-        const syncError = session.syncError ?? lastError;
-        closeSync(session.fd);
-        const digest = await session.hasher.digest();
-        rmSync(session.file, { force: true }); // the bytes were stored and verified; keep the disk clean
-        answer(res, syncError ? 500 : digest === url.searchParams.get('digest') ? 201 : 400);
-      }));
+      background.then(() =>
+        fdatasync(session.fd, async (lastError) => {
+          const syncError = session.syncError ?? lastError;
+          closeSync(session.fd);
+          const digest = await session.hasher.digest();
+          rmSync(session.file, { force: true }); // the bytes were stored and verified; keep the disk clean
+          answer(res, syncError ? 500 : digest === url.searchParams.get('digest') ? 201 : 400);
+        }),
+      );
     });
   }
   req.resume();

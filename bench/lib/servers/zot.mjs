@@ -16,7 +16,10 @@ const ZOT_MAIN = join(REPO_ROOT, 'packages', 'cli', 'dist', 'src', 'main.js');
  */
 export function shebangOf(file) {
   const first = readFileSync(file, 'utf8').split('\n', 1)[0];
-  const words = first.replace(/^#!\S*env\s+(-S\s+)?/, '').split(/\s+/).filter(Boolean);
+  const words = first
+    .replace(/^#!\S*env\s+(-S\s+)?/, '')
+    .split(/\s+/)
+    .filter(Boolean);
   const node = words.indexOf('node');
   if (!first.startsWith('#!') || node < 0) return { env: {}, nodeArgs: [] };
   const env = Object.fromEntries(words.slice(0, node).map((w) => [w.slice(0, w.indexOf('=')), w.slice(w.indexOf('=') + 1)]));

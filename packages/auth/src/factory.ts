@@ -4,9 +4,10 @@
  * and the TLS material for the HTTPS server.
  */
 import { readFile } from 'node:fs/promises';
+import type { HttpConfig } from '@zotjs/config';
 import type { Authenticator, Authorizer, Logger } from '@zotjs/core';
 import { CertificateOrPasswordAuthenticator } from './composite.js';
-import { parseSecurityConfig, type LdapConfig, type SecurityConfig } from './config.js';
+import { parseSecurityConfig, resolveSecurityConfig, type LdapConfig, type SecurityConfig } from './config.js';
 import { CredentialCache } from './credential-cache.js';
 import { FailureLimiter, type FailureLimiterOptions } from './failure-limiter.js';
 import { HtpasswdFile } from './htpasswd/file.js';
@@ -19,6 +20,8 @@ import type { PasswordVerifier } from './verifier.js';
 
 export interface SecurityOptions {
   logger?: Logger;
+  /** The realm when `http.realm` is not set (default `Authorization Required`, zot's; zot-cli passes `zot`). */
+  realm?: string;
   /** Tuning of the per-address brute-force protection (failDelay comes from the config). */
   limiter?: Omit<FailureLimiterOptions, 'failDelaySeconds'>;
   /** How often the htpasswd file is checked for changes (default 1000 ms). */
@@ -39,8 +42,20 @@ export interface Security {
   close(): Promise<void>;
 }
 
+/**
+ * Builds the security of an `http` section as written in a config file: validated by
+ * @zotjs/config first (throws {@link SecurityConfigError} with every problem and its key path).
+ */
 export async function createSecurityFromConfig(http: unknown, options: SecurityOptions = {}): Promise<Security> {
-  const config = parseSecurityConfig(http);
+  return buildSecurity(parseSecurityConfig(http, options.realm), options);
+}
+
+/** Builds the security of an `http` section that @zotjs/config has validated (zot-cli's path). */
+export function createSecurity(http: HttpConfig | undefined, options: SecurityOptions = {}): Promise<Security> {
+  return buildSecurity(resolveSecurityConfig(http, options.realm), options);
+}
+
+async function buildSecurity(config: SecurityConfig, options: SecurityOptions): Promise<Security> {
   const { logger } = options;
   const auth = config.auth;
   const verifiers: PasswordVerifier[] = [];
@@ -90,7 +105,13 @@ export async function createSecurityFromConfig(http: unknown, options: SecurityO
 
   logger?.info(
     {
-      tls: tls ? (tls.rejectUnauthorized ? 'mutual (client certificate required)' : tls.requestCert ? 'mutual or password' : 'server only') : 'off',
+      tls: tls
+        ? tls.rejectUnauthorized
+          ? 'mutual (client certificate required)'
+          : tls.requestCert
+            ? 'mutual or password'
+            : 'server only'
+        : 'off',
       authentication: [...verifiers.map((v) => v.name), ...(tls?.requestCert ? ['mtls'] : [])],
       accessControl: config.accessControl !== undefined,
     },

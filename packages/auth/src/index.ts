@@ -1,6 +1,5 @@
 export * from './config.js';
-export { securityConfigSchema, type SchemaNode } from './schema.js';
-export { createSecurityFromConfig, type Security, type SecurityOptions } from './factory.js';
+export { createSecurity, createSecurityFromConfig, type Security, type SecurityOptions } from './factory.js';
 export { parseBasicAuthorization, type BasicAuthParse, type BasicCredentials } from './basic-auth.js';
 export { classifyHash, verifyPassword, type HashKind, type PasswordHash } from './htpasswd/hashes.js';
 export { HtpasswdFile, parseHtpasswd, type HtpasswdFileOptions, type HtpasswdParseResult } from './htpasswd/file.js';
@@ -13,7 +12,6 @@ export { escapeFilterValue, userSearchFilter } from './ldap/escape.js';
 export { MtlsAuthenticator, identityFromCertificate, verifiedClientCertificate } from './mtls.js';
 export { CertificateOrPasswordAuthenticator } from './composite.js';
 export { AccessControlAuthorizer, AuthenticatedOnlyAuthorizer, type AccessControlOptions } from './policy/access-control.js';
-export { globToRegExp, GlobSyntaxError } from './policy/glob.js';
 export { TlsMaterial, type TlsMaterialOptions, type SecureContextTarget } from './tls.js';
 export { AuthenticatorChain } from './chain.js';
 export { BearerAuthenticator, type BearerAuthenticatorOptions } from './bearer/authenticator.js';

@@ -39,7 +39,7 @@ export function identityFromCertificate(request: AuthRequest): AuthResult | unde
  */
 export function verifiedClientCertificate(socket: unknown): { subjectCommonName?: string } | undefined {
   const tlsSocket = socket as Partial<TLSSocket> | undefined;
-  if (!tlsSocket || tlsSocket.encrypted !== true || tlsSocket.authorized !== true || typeof tlsSocket.getPeerCertificate !== 'function') {
+  if (tlsSocket?.encrypted !== true || tlsSocket.authorized !== true || typeof tlsSocket.getPeerCertificate !== 'function') {
     return undefined;
   }
   const peer = tlsSocket.getPeerCertificate();

@@ -54,7 +54,12 @@ test('current zot layout with repositories, groups from the identity and from ac
   const az = authorizer({
     repositories: {
       '**': { policies: [{ groups: ['developers'], actions: ['read', 'create'] }], defaultPolicy: [] },
-      'team/*': { policies: [{ users: ['alice'], actions: ['read'] }, { groups: ['team-admins'], actions: ['read', 'create', 'update', 'delete'] }] },
+      'team/*': {
+        policies: [
+          { users: ['alice'], actions: ['read'] },
+          { groups: ['team-admins'], actions: ['read', 'create', 'update', 'delete'] },
+        ],
+      },
     },
     groups: { 'team-admins': { users: ['bob'] } },
     adminPolicy: { groups: ['ops'], actions: ['delete'] },

@@ -1,6 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { parseDuration, parseSecurityConfig, SecurityConfigError, validateSecurityConfig } from '../src/config.js';
+import { parseSeconds as parseDuration } from '@zotjs/config';
+import { parseSecurityConfig, SecurityConfigError, validateSecurityConfig } from '../src/config.js';
 
 // zot's examples/config-ldap.json `http` section.
 const zotLdapExample = {
@@ -26,7 +27,11 @@ const zotLdapExample = {
     repositories: {
       '**': {
         policies: [
-          { users: ['charlie'], groups: ['admins', 'developers', 'cn=ldap-group,ou=Groups,dc=example,dc=org'], actions: ['read', 'create', 'update'] },
+          {
+            users: ['charlie'],
+            groups: ['admins', 'developers', 'cn=ldap-group,ou=Groups,dc=example,dc=org'],
+            actions: ['read', 'create', 'update'],
+          },
         ],
         defaultPolicy: [],
       },
@@ -99,7 +104,11 @@ test('every problem is reported at once, with its key path', () => {
     'http.auth.mtls: needs http.tls.cacert',
   ];
   const lines = problems.map((p) => `${p.path}: ${p.message}`);
-  for (const fragment of expected) assert.ok(lines.some((l) => l.includes(fragment)), `missing "${fragment}" in:\n${lines.join('\n')}`);
+  for (const fragment of expected)
+    assert.ok(
+      lines.some((l) => l.includes(fragment)),
+      `missing "${fragment}" in:\n${lines.join('\n')}`,
+    );
   assert.throws(() => parseSecurityConfig({ tls: {} }), SecurityConfigError);
 });
 
@@ -135,7 +144,11 @@ test('unknown keys are reported (zot features zot-ts does not have are refused, 
 
 test('the older accessControl layout (globs at the top) takes any key as a glob, besides adminPolicy, groups and metrics', () => {
   const config = parseSecurityConfig({
-    accessControl: { '**': { defaultPolicy: ['read'] }, adminPolicy: { users: ['root'], actions: ['delete'] }, metrics: { users: ['prom'] } },
+    accessControl: {
+      '**': { defaultPolicy: ['read'] },
+      adminPolicy: { users: ['root'], actions: ['delete'] },
+      metrics: { users: ['prom'] },
+    },
   });
   assert.deepEqual(Object.keys(config.accessControl!.repositories), ['**']);
   assert.deepEqual(config.accessControl!.adminPolicy.users, ['root']);

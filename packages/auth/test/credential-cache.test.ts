@@ -13,7 +13,10 @@ test('a cached login is served until its TTL runs out', () => {
   now += 499;
   assert.ok(cache.get(key, () => 1));
   now += 1;
-  assert.equal(cache.get(key, () => 1), undefined);
+  assert.equal(
+    cache.get(key, () => 1),
+    undefined,
+  );
   assert.equal(cache.size, 0);
 });
 
@@ -21,8 +24,15 @@ test('a change of the backend version drops the cached login', () => {
   const cache = new CredentialCache();
   const key = cache.keyOf('alice', 'secret');
   cache.set(key, identity, 'htpasswd', 1, 60_000);
-  assert.equal(cache.get(key, () => 2), undefined);
-  assert.equal(cache.get(key, () => 1), undefined, 'the stale entry is gone');
+  assert.equal(
+    cache.get(key, () => 2),
+    undefined,
+  );
+  assert.equal(
+    cache.get(key, () => 1),
+    undefined,
+    'the stale entry is gone',
+  );
 });
 
 test('keys are keyed hashes: no password inside, different per instance, no user/password ambiguity', () => {
@@ -40,6 +50,9 @@ test('the cache is bounded; the oldest entries go first', () => {
   const keys = ['u1', 'u2', 'u3', 'u4'].map((u) => cache.keyOf(u, 'pw'));
   for (const key of keys) cache.set(key, identity, 'h', 1, 60_000);
   assert.equal(cache.size, 3);
-  assert.equal(cache.get(keys[0]!, () => 1), undefined);
+  assert.equal(
+    cache.get(keys[0]!, () => 1),
+    undefined,
+  );
   assert.ok(cache.get(keys[3]!, () => 1));
 });

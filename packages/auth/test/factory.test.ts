@@ -51,13 +51,20 @@ test('which authenticator for which config: htpasswd, mutual TLS, both', { skip 
     const password = await createSecurityFromConfig({ auth: { htpasswd: { path: htpasswd } } }, { logger });
     assert.ok(password.authenticator instanceof PasswordAuthenticator);
     assert.ok(password.authorizer instanceof AuthenticatedOnlyAuthorizer);
-    assert.ok(lines.some((l) => l.level === 'warn' && l.msg.includes('clear text')), 'password auth without TLS is warned about');
+    assert.ok(
+      lines.some((l) => l.level === 'warn' && l.msg.includes('clear text')),
+      'password auth without TLS is warned about',
+    );
 
     const mtls = await createSecurityFromConfig({ tls: { ...tls, cacert: certs.ca.cert } });
     assert.ok(mtls.authenticator instanceof MtlsAuthenticator);
     assert.equal(mtls.tls?.rejectUnauthorized, true);
 
-    const mixed = await createSecurityFromConfig({ tls: { ...tls, cacert: certs.ca.cert }, auth: { htpasswd: { path: htpasswd } }, realm: 'r' });
+    const mixed = await createSecurityFromConfig({
+      tls: { ...tls, cacert: certs.ca.cert },
+      auth: { htpasswd: { path: htpasswd } },
+      realm: 'r',
+    });
     assert.ok(mixed.authenticator instanceof CertificateOrPasswordAuthenticator);
     assert.equal(mixed.tls?.rejectUnauthorized, false);
     assert.equal(mixed.authenticator.challenge(), 'Basic realm="r"');
@@ -73,7 +80,9 @@ test('an invalid config throws with every problem', async () => {
 
 test('LDAP credentials file: read as zot does; its content never appears in errors', () =>
   withDir(async (dir) => {
-    const missing = createSecurityFromConfig({ auth: { ldap: { address: '127.0.0.1', baseDN: 'dc=x', credentialsFile: join(dir, 'nope.json') } } });
+    const missing = createSecurityFromConfig({
+      auth: { ldap: { address: '127.0.0.1', baseDN: 'dc=x', credentialsFile: join(dir, 'nope.json') } },
+    });
     await assert.rejects(missing, /cannot read the LDAP credentials file .*ENOENT/);
     const broken = join(dir, 'broken.json');
     await writeFile(broken, '{"bindDN": "cn=reader", "bindPassword": "Leaky-Secret-1"');
@@ -86,5 +95,4 @@ test('LDAP credentials file: read as zot does; its content never appears in erro
     const security = await createSecurityFromConfig({ auth: { ldap: { address: '127.0.0.1', baseDN: 'dc=x', credentialsFile: good } } });
     assert.ok(security.authenticator instanceof PasswordAuthenticator);
     await security.close();
-  }),
-);
+  }));

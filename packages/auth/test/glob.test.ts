@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { globToRegExp, GlobSyntaxError } from '../src/policy/glob.js';
+import { globToRegExp, GlobSyntaxError } from '@zotjs/core';
 
 const matches = (pattern: string, name: string): boolean => globToRegExp(pattern).test(name);
 

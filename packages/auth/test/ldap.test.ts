@@ -38,7 +38,12 @@ describe('LDAP authentication against a real slapd', { skip }, () => {
     dir = await mkdtemp(join(tmpdir(), 'zot-ldap-'));
     certs = await generateCertificates(join(dir, 'certs'));
     ca = await readFile(certs.ca.cert, 'utf8');
-    slapd = await startSlapd({ dir: join(dir, 'slapd'), users: USERS, groups: GROUPS, tls: { cert: certs.server.cert, key: certs.server.key, ca: certs.ca.cert } });
+    slapd = await startSlapd({
+      dir: join(dir, 'slapd'),
+      users: USERS,
+      groups: GROUPS,
+      tls: { cert: certs.server.cert, key: certs.server.key, ca: certs.ca.cert },
+    });
   });
 
   after(async () => {
@@ -90,7 +95,12 @@ describe('LDAP authentication against a real slapd', { skip }, () => {
     const result = await verifier().verify('alice', 'alice-pw');
     assert.ok(result.ok);
     const groups = [...result.groups].sort();
-    assert.deepEqual(groups, ['admins', 'cn=admins,ou=groups,dc=example,dc=org', 'cn=developers,ou=groups,dc=example,dc=org', 'developers']);
+    assert.deepEqual(groups, [
+      'admins',
+      'cn=admins,ou=groups,dc=example,dc=org',
+      'cn=developers,ou=groups,dc=example,dc=org',
+      'developers',
+    ]);
     const carol = await verifier().verify('carol', 'carol-pw');
     assert.deepEqual(carol, { ok: true, groups: [] });
   });
@@ -104,7 +114,18 @@ describe('LDAP authentication against a real slapd', { skip }, () => {
   test('filter injection cannot widen the search', async () => {
     const v = verifier();
     // Each of these would find alice (or everyone) if pasted into the filter unescaped.
-    for (const username of ['*', 'a*', 'ali*', '*)(uid=*', 'alice)(|(uid=*', 'alice)(uid=*', '*)(objectClass=*', 'al\\69ce', 'alice\u0000', '(uid=alice)']) {
+    for (const username of [
+      '*',
+      'a*',
+      'ali*',
+      '*)(uid=*',
+      'alice)(|(uid=*',
+      'alice)(uid=*',
+      '*)(objectClass=*',
+      'al\\69ce',
+      'alice\u0000',
+      '(uid=alice)',
+    ]) {
       assert.deepEqual(await v.verify(username, 'alice-pw'), { ok: false, reason: 'unknown-user' }, JSON.stringify(username));
     }
     assert.equal((await v.verify('alice', 'alice-pw')).ok, true, 'the connection is still fine');

@@ -45,7 +45,12 @@ describe('htpasswd and accessControl', { skip }, () => {
         auth: { htpasswd: { path: htpasswd }, failDelay: 0 },
         accessControl: {
           repositories: {
-            'team/*': { policies: [{ users: ['alice'], actions: ['read'] }, { users: ['bob'], actions: ['read', 'create'] }] },
+            'team/*': {
+              policies: [
+                { users: ['alice'], actions: ['read'] },
+                { users: ['bob'], actions: ['read', 'create'] },
+              ],
+            },
             'public/**': { defaultPolicy: ['read'] },
           },
           adminPolicy: { users: ['admin'], actions: ['read', 'create', 'update', 'delete'] },
@@ -69,7 +74,10 @@ describe('htpasswd and accessControl', { skip }, () => {
   });
 
   test('wrong password or unknown user: 401 with the challenge; the body and logs hold no secret', async () => {
-    for (const [user, password] of [['alice', 'not-alices-password'], ['nobody', 'alice-secret']]) {
+    for (const [user, password] of [
+      ['alice', 'not-alices-password'],
+      ['nobody', 'alice-secret'],
+    ]) {
       const answer = await call(`${registry.url}/v2/`, { ca, user, password });
       assert.equal(answer.status, 401);
       assert.equal(answer.headers['www-authenticate'], 'Basic realm="zot-test"');
@@ -83,7 +91,15 @@ describe('htpasswd and accessControl', { skip }, () => {
   test('a policy allows a pull and denies a push (403 DENIED) to the same user', async () => {
     const alice = { ca, user: 'alice', password: 'alice-secret' };
     assert.equal((await call(`${registry.url}/v2/`, alice)).status, 200);
-    assert.equal((await call(`${registry.url}/v2/team/app/manifests/v1`, { ...alice, headers: { accept: 'application/vnd.oci.image.manifest.v1+json' } })).status, 200);
+    assert.equal(
+      (
+        await call(`${registry.url}/v2/team/app/manifests/v1`, {
+          ...alice,
+          headers: { accept: 'application/vnd.oci.image.manifest.v1+json' },
+        })
+      ).status,
+      200,
+    );
     const push = await call(`${registry.url}/v2/team/app/blobs/uploads/`, { ...alice, method: 'POST' });
     assert.equal(push.status, 403);
     assert.equal(JSON.parse(push.body).errors[0].code, 'DENIED');
@@ -104,8 +120,15 @@ describe('htpasswd and accessControl', { skip }, () => {
   });
 
   test('the catalog lists only repositories the caller may read', async () => {
-    const catalog = async (auth: object) => JSON.parse((await call(`${registry.url}/v2/_catalog`, { ca, ...auth })).body).repositories as string[];
-    assert.deepEqual(await catalog({ user: 'admin', password: 'admin-secret' }), ['public/base', 'secret/thing', 'team/app', 'team/bobs', 'team/tags']);
+    const catalog = async (auth: object) =>
+      JSON.parse((await call(`${registry.url}/v2/_catalog`, { ca, ...auth })).body).repositories as string[];
+    assert.deepEqual(await catalog({ user: 'admin', password: 'admin-secret' }), [
+      'public/base',
+      'secret/thing',
+      'team/app',
+      'team/bobs',
+      'team/tags',
+    ]);
     assert.deepEqual(await catalog({ user: 'alice', password: 'alice-secret' }), ['public/base', 'team/app', 'team/bobs', 'team/tags']);
   });
 });
@@ -186,7 +209,10 @@ describe('LDAP configured the zot way', { skip: skipLdap }, () => {
   test('group members may push, other users may pull, wrong passwords get 401', async () => {
     assert.deepEqual(await pushImage(registry.url, 'apps/web', 'v1', { ca, user: 'dev1', password: 'dev1-secret' }), [201, 201, 201]);
     assert.equal((await call(`${registry.url}/v2/apps/web/manifests/v1`, { ca, user: 'guest', password: 'guest-secret' })).status, 200);
-    assert.equal((await call(`${registry.url}/v2/apps/web/blobs/uploads/`, { ca, user: 'guest', password: 'guest-secret', method: 'POST' })).status, 403);
+    assert.equal(
+      (await call(`${registry.url}/v2/apps/web/blobs/uploads/`, { ca, user: 'guest', password: 'guest-secret', method: 'POST' })).status,
+      403,
+    );
     const wrong = await call(`${registry.url}/v2/`, { ca, user: 'dev1', password: 'nope' });
     assert.equal(wrong.status, 401);
     assert.ok(wrong.headers['www-authenticate']);

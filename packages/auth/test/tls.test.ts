@@ -63,7 +63,9 @@ describe('TLS', { skip }, () => {
     before(async () => {
       registry = await startHttpsRegistry({
         tls: { cert: certs.server.cert, key: certs.server.key, cacert: certs.ca.cert },
-        accessControl: { repositories: { '**': { policies: [{ users: ['alice'], actions: ['read', 'create'] }], defaultPolicy: ['read'] } } },
+        accessControl: {
+          repositories: { '**': { policies: [{ users: ['alice'], actions: ['read', 'create'] }], defaultPolicy: ['read'] } },
+        },
       });
     });
     after(() => registry.close());
@@ -74,7 +76,12 @@ describe('TLS', { skip }, () => {
       assert.equal((await call(`${registry.url}/v2/`, aliceAuth)).status, 200);
       assert.equal((await call(`${registry.url}/v2/team/app/blobs/uploads/`, { ...aliceAuth, method: 'POST' })).status, 202);
       const bob = client('bob');
-      const denied = await call(`${registry.url}/v2/team/app/blobs/uploads/`, { ca, cert: await bob.cert, key: await bob.key, method: 'POST' });
+      const denied = await call(`${registry.url}/v2/team/app/blobs/uploads/`, {
+        ca,
+        cert: await bob.cert,
+        key: await bob.key,
+        method: 'POST',
+      });
       assert.equal(denied.status, 403, 'bob (CN=bob) may only read');
       assert.equal(JSON.parse(denied.body).errors[0].code, 'DENIED');
     });
@@ -86,7 +93,10 @@ describe('TLS', { skip }, () => {
         /certificate|alert|socket hang up|ECONNRESET|unknown ca/i,
       );
       // Basic credentials are no substitute when no password backend is configured.
-      await assert.rejects(call(`${registry.url}/v2/`, { ca, user: 'alice', password: 'x' }), /certificate|alert|socket hang up|ECONNRESET/i);
+      await assert.rejects(
+        call(`${registry.url}/v2/`, { ca, user: 'alice', password: 'x' }),
+        /certificate|alert|socket hang up|ECONNRESET/i,
+      );
     });
   });
 
@@ -109,7 +119,11 @@ describe('TLS', { skip }, () => {
       assert.equal(anonymous.status, 401);
       assert.equal(anonymous.headers['www-authenticate'], 'Basic realm="mixed"');
       // A certificate from an unknown CA is not an identity: the client is treated as anonymous.
-      const rogue = await call(`${registry.url}/v2/`, { ca, cert: await readFile(certs.rogueClient.cert), key: await readFile(certs.rogueClient.key) });
+      const rogue = await call(`${registry.url}/v2/`, {
+        ca,
+        cert: await readFile(certs.rogueClient.cert),
+        key: await readFile(certs.rogueClient.key),
+      });
       assert.equal(rogue.status, 401);
       assert.equal((await call(`${registry.url}/v2/`, { ca, user: 'carol', password: 'wrong' })).status, 401);
     });
@@ -150,7 +164,10 @@ describe('TLS', { skip }, () => {
     });
 
     test('startup fails on a missing file or a key that does not match', async () => {
-      assert.throws(() => new TlsMaterial({ cert: join(dir, 'nope.crt'), key: certs.server.key }, { requireClientCertificate: false }), /ENOENT/);
+      assert.throws(
+        () => new TlsMaterial({ cert: join(dir, 'nope.crt'), key: certs.server.key }, { requireClientCertificate: false }),
+        /ENOENT/,
+      );
       assert.throws(
         () => new TlsMaterial({ cert: certs.server.cert, key: certs.clients.alice!.key }, { requireClientCertificate: false }),
         /key values mismatch|KEY_VALUES_MISMATCH/i,
@@ -161,10 +178,16 @@ describe('TLS', { skip }, () => {
       const plain = new TlsMaterial({ cert: certs.server.cert, key: certs.server.key }, { requireClientCertificate: true });
       assert.equal(plain.serverOptions().minVersion, 'TLSv1.2');
       assert.equal(plain.serverOptions().requestCert, false);
-      const required = new TlsMaterial({ cert: certs.server.cert, key: certs.server.key, cacert: certs.ca.cert }, { requireClientCertificate: true });
+      const required = new TlsMaterial(
+        { cert: certs.server.cert, key: certs.server.key, cacert: certs.ca.cert },
+        { requireClientCertificate: true },
+      );
       assert.equal(required.serverOptions().requestCert, true);
       assert.equal(required.serverOptions().rejectUnauthorized, true);
-      const mixed = new TlsMaterial({ cert: certs.server.cert, key: certs.server.key, cacert: certs.ca.cert }, { requireClientCertificate: false });
+      const mixed = new TlsMaterial(
+        { cert: certs.server.cert, key: certs.server.key, cacert: certs.ca.cert },
+        { requireClientCertificate: false },
+      );
       assert.equal(mixed.serverOptions().requestCert, true);
       assert.equal(mixed.serverOptions().rejectUnauthorized, false);
     });

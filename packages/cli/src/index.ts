@@ -1,7 +1,6 @@
 export { main, type MainIo } from './main.js';
-export { configSchema, storageSchema, httpSchema, logSchema, LOG_LEVELS, type ZotConfig } from './config/schema.js';
-export * as schema from './config/schema-kit.js';
-export { loadConfigFile, parseConfig, ConfigError, type LoadedConfig } from './config/load.js';
+// The config file's schema, loading and validation live in @zotjs/config; these are re-exported for convenience.
+export { loadConfigFile, parseConfig, ConfigError, configJsonSchema, type LoadedConfig, type ZotConfig } from '@zotjs/config';
 export { resolveSettings, type Settings } from './config/settings.js';
 export { EMBEDDED_DEFAULT_CONFIG } from './config/defaults.js';
 export { buildServer, serve, type ServeOptions } from './serve.js';

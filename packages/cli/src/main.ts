@@ -1,10 +1,11 @@
+import type { MainIo } from './io.js';
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
+import { ConfigError, configJsonSchema, loadConfigFile, renderConfigReference, type LoadedConfig } from '@zotjs/config';
 import { EMBEDDED_DEFAULT_CONFIG } from './config/defaults.js';
-import { ConfigError, loadConfigFile, type LoadedConfig } from './config/load.js';
 import { resolveSettings } from './config/settings.js';
 import { createLogger } from './logger.js';
-import { isClusterWorker, superviseWorkers } from './workers.js';
+import { isClusterWorker, processStopSignal, superviseWorkers } from '@zotjs/server/workers';
 
 const USAGE = `Usage: zot-cli <command> [arguments]
 
@@ -12,6 +13,8 @@ Commands:
   serve [config]     Run the registry. Without a config file, the embedded default is used:
                      storage in ./zot-data, listening on 127.0.0.1:5000.
   verify <config>    Check a config file (JSON or YAML, zot's format) and exit.
+  schema             Print the JSON Schema of the config file: every key, its type, default and
+                     meaning, as verify checks them (--markdown: the same as a reference table).
   gc <config>        Run one garbage-collection pass over the config's storage and list what it
                      removed (--dry-run: only list; --json: the report as JSON). Safe beside a
                      running server.
@@ -26,10 +29,7 @@ Environment:
   ZOT_SHUTDOWN_DEADLINE_MS   How long in-flight requests get to finish on SIGINT/SIGTERM (default 10000).
 `;
 
-export interface MainIo {
-  stdout: (text: string) => void;
-  stderr: (text: string) => void;
-}
+export type { MainIo } from './io.js';
 
 const processIo: MainIo = {
   stdout: (text) => process.stdout.write(text),
@@ -53,6 +53,8 @@ export async function main(argv: readonly string[], io: MainIo = processIo): Pro
       return 0;
     case 'verify':
       return verifyCommand(rest, io);
+    case 'schema':
+      return schemaCommand(rest, io);
     case 'serve':
       return serveCommand(rest, io);
     // Loaded on use: the primary of a multi-process server stays small (it never serves).
@@ -80,6 +82,15 @@ async function verifyCommand(args: readonly string[], io: MainIo): Promise<numbe
   }
 }
 
+function schemaCommand(args: readonly string[], io: MainIo): number {
+  if (args.length > 1 || (args.length === 1 && args[0] !== '--markdown')) {
+    io.stderr('zot-cli schema: the only option is --markdown\n');
+    return 2;
+  }
+  io.stdout(args[0] === '--markdown' ? renderConfigReference() : `${JSON.stringify(configJsonSchema(), null, 2)}\n`);
+  return 0;
+}
+
 async function serveCommand(args: readonly string[], io: MainIo): Promise<number> {
   if (args.length > 1 || args[0]?.startsWith('-')) {
     io.stderr('zot-cli serve: expected at most one argument, the config file\n');
@@ -96,30 +107,22 @@ async function serveCommand(args: readonly string[], io: MainIo): Promise<number
   const configSource = loaded.path ?? 'embedded default (storage ./zot-data, 127.0.0.1:5000)';
   const deadline = Number(process.env.ZOT_SHUTDOWN_DEADLINE_MS ?? '10000');
 
-  // A worker of a multi-process server stops when its primary says so (SIGTERM); Ctrl-C on a
-  // terminal reaches the whole process group, and only the primary should act on it.
+  // SIGINT/SIGTERM; in a worker of a multi-process server only its primary's SIGTERM.
   const worker = isClusterWorker();
-  const ignoreInterrupt = (): void => undefined;
-  if (worker) process.on('SIGINT', ignoreInterrupt);
-  const signals = worker ? (['SIGTERM'] as const) : (['SIGINT', 'SIGTERM'] as const);
-  let stopping = false;
-  let onSignal: (signal: NodeJS.Signals) => void = () => undefined;
-  const stopSignal = new Promise<string>((resolveStop) => {
-    onSignal = (signal) => {
-      if (stopping) {
-        // A second signal: the operator does not want to wait for in-flight requests.
-        logger.warn({ signal }, 'second signal: exiting now');
-        flush();
-        process.exit(1);
-      }
-      stopping = true;
-      resolveStop(signal);
-    };
+  const stop = processStopSignal({
+    onRepeat: (signal) => {
+      // A second signal: the operator does not want to wait for in-flight requests.
+      logger.warn({ signal }, 'second signal: exiting now');
+      flush();
+      process.exit(1);
+    },
   });
-  for (const signal of signals) process.on(signal, onSignal);
+  const stopSignal = stop.stopped;
   const shutdownDeadlineMs = Number.isFinite(deadline) && deadline >= 0 ? deadline : 10_000;
   try {
     if (!worker && settings.http.workers > 1) {
+      // Loaded here only: a single-process server has no use for prom-client's cluster aggregator.
+      const { relayBetweenWorkers } = await import('@zotjs/extensions/cluster');
       return await superviseWorkers({
         workers: settings.http.workers,
         logger,
@@ -127,6 +130,8 @@ async function serveCommand(args: readonly string[], io: MainIo): Promise<number
         args: loaded.path === undefined ? ['serve'] : ['serve', loaded.path],
         stopSignal,
         shutdownDeadlineMs,
+        // Metrics aggregated over the workers, storage gauges told of the others' changes.
+        relays: [relayBetweenWorkers],
       });
     }
     const { serve } = await import('./serve.js');
@@ -142,11 +147,9 @@ async function serveCommand(args: readonly string[], io: MainIo): Promise<number
     io.stderr(`zot-cli serve: ${describeStartError(err, settings.http.address, settings.http.port)}\n`);
     return 1;
   } finally {
-    for (const signal of signals) process.off(signal, onSignal);
-    process.off('SIGINT', ignoreInterrupt);
     flush();
-    // The channel to the primary would keep a stopped worker alive.
-    if (worker) process.disconnect?.();
+    // Also closes a worker's channel to the primary, which would keep the stopped worker alive.
+    stop.release();
   }
 }
 

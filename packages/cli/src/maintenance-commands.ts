@@ -3,10 +3,10 @@
  * over the storage a config describes, safe beside a running server on the same storage.
  */
 import { collectGarbage, scrubStorage, type GcReport, type RepositoryScrubReport, type ScrubProgress, type ScrubReport } from '@zotjs/core';
+import { ConfigError, loadConfigFile } from '@zotjs/config';
 import { pino } from 'pino';
-import { ConfigError, loadConfigFile } from './config/load.js';
 import { resolveSettings, type Settings } from './config/settings.js';
-import type { MainIo } from './main.js';
+import type { MainIo } from './io.js';
 import { openStorage } from './maintenance.js';
 
 interface Parsed {
@@ -42,7 +42,8 @@ async function loadSettings(file: string, io: MainIo): Promise<Settings | number
 }
 
 /** Warnings and errors as JSON lines on stderr; stdout carries the report. */
-const stderrLogger = (): pino.Logger => pino({ level: 'warn', base: null, timestamp: pino.stdTimeFunctions.isoTime }, pino.destination({ dest: 2, sync: true }));
+const stderrLogger = (): pino.Logger =>
+  pino({ level: 'warn', base: null, timestamp: pino.stdTimeFunctions.isoTime }, pino.destination({ dest: 2, sync: true }));
 
 export async function gcCommand(args: readonly string[], io: MainIo): Promise<number> {
   const parsed = parseArgs('gc', args, ['--dry-run', '--json'], io);
@@ -62,7 +63,10 @@ function formatGc(report: GcReport): string {
   const manifestVerb = report.retentionDryRun ? 'would remove' : 'removed';
   const lines: string[] = [];
   for (const repo of report.repositories) {
-    for (const m of repo.manifests) lines.push(`${repo.repository}: ${manifestVerb} ${m.reason === 'tag' ? `tag ${m.tag} (${m.digest})` : `manifest ${m.digest} (${m.reason})`}`);
+    for (const m of repo.manifests)
+      lines.push(
+        `${repo.repository}: ${manifestVerb} ${m.reason === 'tag' ? `tag ${m.tag} (${m.digest})` : `manifest ${m.digest} (${m.reason})`}`,
+      );
     for (const b of repo.blobs) lines.push(`${repo.repository}: ${verb} blob ${b.digest} (${formatBytes(b.size)})`);
     for (const u of repo.uploads) lines.push(`${repo.repository}: ${verb} abandoned upload ${u}`);
     for (const p of repo.problems) lines.push(`${repo.repository}: problem: ${p}`);
@@ -95,7 +99,12 @@ function formatScrub(report: ScrubReport): string {
   const rows: string[][] = [['REPOSITORY', 'STATUS', 'AFFECTED BLOB', 'ERROR']];
   for (const repo of report.repositories) rows.push(...repositoryRows(repo));
   const widths = rows[0]!.map((_, i) => Math.max(...rows.map((r) => (r[i] ?? '').length)));
-  const table = rows.map((r) => r.map((cell, i) => (i === r.length - 1 ? cell : cell.padEnd(widths[i]!))).join('  ').trimEnd());
+  const table = rows.map((r) =>
+    r
+      .map((cell, i) => (i === r.length - 1 ? cell : cell.padEnd(widths[i]!)))
+      .join('  ')
+      .trimEnd(),
+  );
   const affected = report.repositories.filter((r) => r.status !== 'ok').length;
   table.push(
     `scrub: ${report.repositories.length} repositories, ${report.blobsChecked} blobs (${formatBytes(report.bytesChecked)}) checked in ` +

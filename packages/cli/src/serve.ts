@@ -1,13 +1,19 @@
+import { mkdir } from 'node:fs/promises';
 import type { Security } from '@zotjs/auth';
 import type { Extensions } from '@zotjs/extensions';
-import { shareUploadSessions } from '@zotjs/extensions/cluster';
-import { createServer, ensureRootDirectory, type RegistryServer } from '@zotjs/koa';
+import {
+  createServer,
+  DEFAULT_RECLAIM_EVERY_BYTES,
+  isClusterWorker,
+  runsMaintenance,
+  shareUploadSessions,
+  type RegistryServer,
+} from '@zotjs/server';
 import type { Logger } from 'pino';
 import type { Settings } from './config/settings.js';
 import { buildExtensions } from './extensions.js';
 import { buildSecurity, reloadCertificatesOnSighup } from './security.js';
 import { openStorage, startMaintenance } from './maintenance.js';
-import { isClusterWorker, runsMaintenance } from './workers.js';
 
 export interface ServeOptions {
   settings: Settings;
@@ -24,12 +30,19 @@ export interface ServeOptions {
  * Builds the server the config describes. Features configured in the file (auth, access
  * control, TLS, extensions) plug in here as they are added.
  */
-export async function buildServer(settings: Settings, logger: Logger, extensions?: Extensions, security?: Security): Promise<RegistryServer> {
+export async function buildServer(
+  settings: Settings,
+  logger: Logger,
+  extensions?: Extensions,
+  security?: Security,
+): Promise<RegistryServer> {
   const storage = await openStorage(settings, logger); // storage.storageDriver (S3), else OCI layouts in rootDirectory
   const { limits } = settings.maintenance;
   return createServer({
-    rootDirectory: settings.storage.rootDirectory,
     storage,
+    // The zot-cli launcher starts node with --expose-gc for this (see bench/README.md); run
+    // without it (`node zot-cli.js`), V8 collects on its own schedule.
+    reclaimBodyBuffersEvery: typeof globalThis.gc === 'function' ? DEFAULT_RECLAIM_EVERY_BYTES : 0,
     maxManifestBytes: limits.maxManifestBytes,
     maxUploadSessionsPerClient: limits.maxUploadSessionsPerClient,
     // Workers count each client's sessions together: its requests reach any of them.
@@ -45,6 +58,11 @@ export async function buildServer(settings: Settings, logger: Logger, extensions
     ...(security?.authenticator ? { authenticator: security.authenticator } : {}),
     ...(security?.authorizer ? { authorizer: security.authorizer } : {}),
   });
+}
+
+/** Creates the storage root (0700, as zot does) if missing: the health probes and the OCI layouts live there. */
+export async function ensureRootDirectory(rootDirectory: string): Promise<void> {
+  await mkdir(rootDirectory, { recursive: true, mode: 0o700 });
 }
 
 /** Runs until `stopSignal` resolves, then shuts down gracefully. Resolves to the exit code. */
@@ -94,7 +112,9 @@ async function listenUntilStopped(options: ServeOptions, extensions: Extensions,
   );
   // Garbage collection and scrub in the background (storage.gc, extensions.scrub).
   // In a multi-process server, one worker runs them for all.
-  const maintenance = runsMaintenance() ? startMaintenance(server.storage, settings, logger) : { stop: async () => undefined };
+  const maintenance = runsMaintenance()
+    ? startMaintenance(server.storage, settings, logger, server.registry.events)
+    : { stop: async () => undefined };
 
   const signal = await options.stopSignal;
   const deadlineMs = options.shutdownDeadlineMs ?? 10_000;

@@ -1,10 +1,10 @@
 import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { chmodSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { ConfigError, loadConfigFile, parseConfig } from '../src/config/load.js';
+import { ConfigError, loadConfigFile, parseConfig } from '@zotjs/config';
 import { EMBEDDED_DEFAULT_CONFIG } from '../src/config/defaults.js';
 import { resolveSettings } from '../src/config/settings.js';
 import { availableParallelism } from 'node:os';
@@ -94,12 +94,18 @@ describe('config loading', () => {
       () => parseConfig(JSON.stringify({ http: { address: '127.0.0.1', prot: 5000 } }), 'c.json'),
       (err: unknown) => {
         assert.ok(err instanceof ConfigError);
-        assert.deepEqual(err.issues.map((i) => i.path), ['http.prot']);
+        assert.deepEqual(
+          err.issues.map((i) => i.path),
+          ['http.prot'],
+        );
         assert.match(err.message, /http\.prot: unknown key \(did you mean "port"\?\)/);
         return true;
       },
     );
-    assert.throws(() => parseConfig('storage:\n  rootdirectory: /x\n', 'c.yaml'), /storage\.rootdirectory: unknown key \(did you mean "rootDirectory"\?\)/);
+    assert.throws(
+      () => parseConfig('storage:\n  rootdirectory: /x\n', 'c.yaml'),
+      /storage\.rootdirectory: unknown key \(did you mean "rootDirectory"\?\)/,
+    );
     assert.throws(() => parseConfig('{"extensionz": {}}', 'c.json'), /extensionz: unknown key/);
   });
 

@@ -51,7 +51,10 @@ test('serve: log.output sends the JSON logs to a file', async (t) => {
   await fetch(`${server.url}/v2/`);
   const status = await server.stop();
   assert.equal(status.code, 0);
-  const lines = readFileSync(`${server.tempDir}/logs/zot.log`, 'utf8').trim().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>);
+  const lines = readFileSync(`${server.tempDir}/logs/zot.log`, 'utf8')
+    .trim()
+    .split('\n')
+    .map((l) => JSON.parse(l) as Record<string, unknown>);
   assert.ok(lines.some((l) => typeof l.msg === 'string' && l.msg.startsWith('zot-ts listening')));
   assert.ok(lines.some((l) => l.msg === 'request' && l.route === '/v2/'));
   assert.ok(lines.some((l) => l.msg === 'stopped'));

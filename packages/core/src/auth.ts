@@ -40,7 +40,7 @@ export interface AuthRequest {
   readonly headers: Readonly<Record<string, string | undefined>>;
   readonly remoteAddress?: string;
   /** Present when the connection is TLS and the client presented a certificate the server verified. */
-  readonly clientCertificate?: { readonly subjectCommonName?: string };
+  readonly clientCertificate?: { readonly subjectCommonName?: string | undefined } | undefined;
 }
 
 export type AuthResult =

@@ -3,15 +3,25 @@ export * from './digest.js';
 export * from './names.js';
 export * from './media-types.js';
 export * from './storage.js';
+export * from './storage-capabilities.js';
 export * from './auth.js';
+export * from './events.js';
 export { parseManifest, referrerArtifactType, type ManifestInfo } from './manifest.js';
 export * from './registry.js';
 export * from './http/types.js';
 export * from './http/handler.js';
 export type { UploadSessionEvent, UploadSessionSharing } from './http/upload-limiter.js';
-export { registryRoutes, templatePattern, type RouteDefinition, type RouteContext, type HttpMethod, type JsonSchema } from './http/routes.js';
+export {
+  registryRoutes,
+  templatePattern,
+  type RouteDefinition,
+  type RouteContext,
+  type HttpMethod,
+  type JsonSchema,
+} from './http/routes.js';
 export * from './http/openapi.js';
 export { KeyedMutex } from './util/keyed-mutex.js';
+export { globToRegExp, globSyntaxProblem, matchesGlob, GlobSyntaxError } from './glob.js';
 export {
   collectGarbage,
   type GarbageCollectOptions,
@@ -32,5 +42,4 @@ export {
   type RepositoryScrubReport,
 } from './maintenance/scrub.js';
 export { runPeriodically, type PeriodicTask, type PeriodicOptions } from './maintenance/schedule.js';
-export { matchesGlob } from './maintenance/manifests.js';
 export { CorruptContentError } from './util/verifying-stream.js';

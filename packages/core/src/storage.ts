@@ -1,4 +1,9 @@
 import type { Readable } from 'node:stream';
+import type { IndexUpdate, RepositoryIndex } from './repository-index.js';
+import type { StorageCapabilities } from './storage-capabilities.js';
+
+// The index format `readIndex`/`updateIndex` speak is part of the contract.
+export * from './repository-index.js';
 
 /**
  * The storage interface: what a backend must provide for the registry to run on it.
@@ -7,6 +12,11 @@ import type { Readable } from 'node:stream';
  * repository) so that it fits a filesystem (`@zotjs/storage-oci-layout`) as well as an object
  * store. Everything the distribution spec needs (tags, manifests, referrers, pagination, digest
  * verification) is built on top of it in core, so every backend gets the same behaviour.
+ *
+ * The methods below are required. Speed-ups and extras a backend may also offer (running upload
+ * hashes, blob version tokens, presigned redirects, leftover removal, health probes, usage
+ * figures) are optional capabilities it lists in {@link RegistryStorage.capabilities}; core has a
+ * fallback for each (see storage-capabilities.ts).
  *
  * Rules every backend follows (the contract test kit in `@zotjs/core/testing` checks them):
  * - Repository names and digests reaching a backend are already validated by core; upload ids
@@ -38,10 +48,7 @@ export interface RegistryStorage {
   /** Size in bytes of a blob in the repository, or undefined if the repository does not hold it. */
   statBlob(repository: string, digest: string): Promise<number | undefined>;
 
-  /**
-   * The blob's bytes (or an inclusive byte range of them); undefined if absent. The stream may
-   * be a {@link RecyclingReadable}, whose chunks the HTTP adapter hands back once written.
-   */
+  /** The blob's bytes (or an inclusive byte range of them); undefined if absent. */
   readBlob(repository: string, digest: string, options?: ReadBlobOptions): Promise<Readable | undefined>;
 
   /**
@@ -98,9 +105,10 @@ export interface RegistryStorage {
    * `BLOB_UPLOAD_INVALID` and commits nothing. Must be atomic: the blob is either fully visible
    * or not at all.
    *
-   * May resolve to the new blob's {@link blobVersion} token, but only when the stored blob is now
-   * exactly the session's bytes (not an existing copy kept or linked instead): core then counts
-   * the blob as verified and serves its first read unhashed. Resolving to nothing is always correct.
+   * Resolving to nothing is always correct. A backend with the `blobVersions` capability may
+   * resolve to the new blob's version token, but only when the stored blob is now exactly the
+   * session's bytes (not an existing copy kept or linked instead): core then counts the blob as
+   * verified and serves its first read unhashed.
    */
   commitUpload(repository: string, uploadId: string, digest: string, size: number): Promise<string | void>;
 
@@ -114,40 +122,10 @@ export interface RegistryStorage {
   listUploads(repository: string): Promise<UploadEntry[]>;
 
   /**
-   * Optional: the digest of the session's data so far, when the backend keeps a running hash with the
-   * session (so any process sharing the storage can finish a session another one fed, without
-   * re-reading its data). Core asks when it holds no running hash itself (after a restart, or when
-   * the chunks went to another replica) before falling back to {@link readUpload}. Resolves to
-   * undefined when the backend does not track this algorithm or this session (core then re-reads
-   * the data). The digest and size come from one consistent state of the session.
+   * The optional capabilities this backend offers, each a small interface of its own. Absent (or
+   * an empty object): core uses its fallbacks, and every required behaviour stays the same.
    */
-  uploadDigest?(repository: string, uploadId: string, algorithm: 'sha256' | 'sha512'): Promise<UploadDigest | undefined>;
-
-  /**
-   * Optional: a URL the client may fetch the blob from directly (a presigned object-store URL that
-   * also honours `Range`), valid for at least a few minutes; undefined to stream it through the
-   * registry as usual. Core calls it for blob GETs only after its existence and authorization
-   * checks, and answers `307` with this URL as `Location`. Must not need a round trip to the
-   * store for a blob that exists (core has just checked).
-   */
-  blobRedirectUrl?(repository: string, digest: string): Promise<string | undefined>;
-
-  /**
-   * Optional: a token for the blob's stored bytes as they are now (for a file: device, inode, size,
-   * modification and change times), or undefined if absent. It must change whenever those bytes
-   * may have changed. With it, core hashes a blob on its first full read only and serves later
-   * reads unhashed while the token stays the same; without it, every full read is re-hashed.
-   * Called on every blob GET, so it must be cheap.
-   */
-  blobVersion?(repository: string, digest: string): Promise<string | undefined>;
-
-  /**
-   * Optional: removes what interrupted work left behind anywhere in the storage (temporary files
-   * of a write cut short by a crash, unused deduplication entries) when older than `olderThan`.
-   * Never an upload session or a blob. Garbage collection calls it once per pass. Resolves to the
-   * number of leftovers removed.
-   */
-  removeLeftovers?(olderThan: Date): Promise<number>;
+  readonly capabilities?: StorageCapabilities;
 }
 
 export interface DeleteBlobOptions {
@@ -170,52 +148,9 @@ export interface BlobEntry {
   modifiedAt: Date;
 }
 
-/** What {@link RegistryStorage.uploadDigest} reports: the digest and the number of bytes it covers. */
-export interface UploadDigest {
-  /** `<algorithm>:<hex>` */
-  digest: string;
-  size: number;
-}
-
 export interface UploadEntry extends UploadInfo {
   uploadId: string;
 }
-
-/** A descriptor as found in an image index (image-spec descriptor.md). */
-export interface Descriptor {
-  mediaType: string;
-  digest: string;
-  size: number;
-  artifactType?: string;
-  annotations?: Record<string, string>;
-  urls?: string[];
-  platform?: Platform;
-  /** Other fields are kept as they were. */
-  [field: string]: unknown;
-}
-
-export interface Platform {
-  architecture: string;
-  os: string;
-  'os.version'?: string;
-  'os.features'?: string[];
-  variant?: string;
-}
-
-/**
- * A repository's index: the OCI image-layout `index.json`. Every manifest the repository holds
- * has at least one entry; tags are entries carrying the `org.opencontainers.image.ref.name`
- * annotation (one entry per tag, so one digest may appear several times).
- */
-export interface RepositoryIndex {
-  schemaVersion: 2;
-  mediaType?: string;
-  manifests: Descriptor[];
-  annotations?: Record<string, string>;
-  [field: string]: unknown;
-}
-
-export type IndexUpdate = (current: RepositoryIndex) => RepositoryIndex | undefined;
 
 /** Inclusive byte range, as in an HTTP `Range: bytes=start-end` header. */
 export interface ByteRange {
@@ -249,25 +184,4 @@ export class UploadOffsetError extends Error {
     this.name = 'UploadOffsetError';
     this.currentSize = currentSize;
   }
-}
-
-/**
- * A blob stream that takes its chunks back for reuse: `recycle(chunk)` is a promise by the
- * consumer that nothing refers to the chunk's bytes any more (the socket has taken them). The
- * stream then refills that memory instead of allocating more; chunks never handed back are
- * simply garbage-collected. The OCI layout backend's blob reads are such streams.
- */
-export interface RecyclingReadable extends Readable {
-  recycle(chunk: Buffer): void;
-}
-
-export function isRecycling(stream: Readable): stream is RecyclingReadable {
-  return typeof (stream as Partial<RecyclingReadable>).recycle === 'function';
-}
-
-/** The annotation that carries a tag in an OCI image layout's index.json. */
-export const REF_NAME_ANNOTATION = 'org.opencontainers.image.ref.name';
-
-export function emptyIndex(): RepositoryIndex {
-  return { schemaVersion: 2, mediaType: 'application/vnd.oci.image.index.v1+json', manifests: [] };
 }

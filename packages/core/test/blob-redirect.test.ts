@@ -2,11 +2,22 @@
 // authorization checks; HEAD, manifests and blobs marked corrupt are answered by the registry itself.
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { Registry, createRegistryHandler, type Action, type AuthResult, type Authenticator, type Authorizer, type Identity } from '../src/index.js';
+import {
+  Registry,
+  createRegistryHandler,
+  type Action,
+  type AuthResult,
+  type Authenticator,
+  type Authorizer,
+  type BlobRedirects,
+  type Identity,
+  type StorageCapabilities,
+} from '../src/index.js';
 import { Client, assertError } from './support/http.js';
-import { MemoryStorage } from './support/memory-storage.js';
+import { MemoryStorage } from '../src/testing/index.js';
 
-class RedirectingStorage extends MemoryStorage {
+class RedirectingStorage extends MemoryStorage implements BlobRedirects {
+  override readonly capabilities: StorageCapabilities = { usage: this, blobRedirects: this };
   readonly asked: string[] = [];
   async blobRedirectUrl(repository: string, digest: string): Promise<string | undefined> {
     this.asked.push(`${repository}@${digest}`);

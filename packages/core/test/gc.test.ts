@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { MediaTypes, REF_NAME_ANNOTATION, collectGarbage, type IndexUpdate } from '../src/index.js';
-import { AgingStorage, DAY, HOUR, indexOf, pushReferrer, setup, sha256 } from './support/maintenance.js';
+import { type AgingStorage, DAY, HOUR, indexOf, pushReferrer, setup, sha256 } from './support/maintenance.js';
 
 const tags = async (storage: AgingStorage, repository: string): Promise<string[]> =>
   ((await storage.readIndex(repository))?.manifests ?? [])
@@ -23,7 +23,10 @@ describe('gc: unreferenced blobs', () => {
     storage.age('repo', 2 * HOUR, [stray]); // stray: 4 h old; young: 2 h, under the 3 h delay
 
     const report = await collectGarbage(storage, { delayMs: 3 * HOUR });
-    assert.deepEqual(report.repositories[0]!.blobs.map((b) => b.digest), [stray]);
+    assert.deepEqual(
+      report.repositories[0]!.blobs.map((b) => b.digest),
+      [stray],
+    );
     assert.equal(report.totals.blobs, 1);
     assert.equal(report.totals.bytes, 'an unreferenced blob'.length);
     assert.deepEqual(storage.blobDigests('repo'), [image.configDigest, image.digest, image.layerDigest, young, fresh].sort());
@@ -43,7 +46,10 @@ describe('gc: unreferenced blobs', () => {
         layers: [{ mediaType: 'application/vnd.oci.image.layer.v1.tar', digest: first.layerDigest, size: first.layer.length }],
       }),
     );
-    assert.equal((await client.send('PUT', '/v2/repo/manifests/shared', { body: shared, headers: { 'content-type': MediaTypes.ociManifest } })).status, 201);
+    assert.equal(
+      (await client.send('PUT', '/v2/repo/manifests/shared', { body: shared, headers: { 'content-type': MediaTypes.ociManifest } })).status,
+      201,
+    );
     assert.equal((await client.send('DELETE', `/v2/repo/manifests/${first.digest}`)).status, 202);
     storage.ageAll(2 * HOUR);
 
@@ -95,7 +101,10 @@ describe('gc: unreferenced blobs', () => {
       config: { mediaType: 'application/vnd.oci.image.config.v1+json', digest: config, size: 14 },
       layers: [],
     });
-    const reply = await client.send('PUT', '/v2/repo/manifests/v1', { body: manifest, headers: { 'content-type': MediaTypes.ociManifest } });
+    const reply = await client.send('PUT', '/v2/repo/manifests/v1', {
+      body: manifest,
+      headers: { 'content-type': MediaTypes.ociManifest },
+    });
     assert.equal(reply.status, 400);
     assert.match(reply.body.toString(), /MANIFEST_BLOB_UNKNOWN/);
   });
@@ -109,7 +118,11 @@ describe('gc: unreferenced blobs', () => {
     const report = await collectGarbage(storage, { retention: { dryRun: true } });
     assert.equal(report.retentionDryRun, true);
     assert.deepEqual(report.repositories[0]!.manifests, [{ digest: old.digest, reason: 'untagged' }]);
-    assert.deepEqual(report.repositories[0]!.blobs.map((b) => b.digest), [stray], 'only what nothing references');
+    assert.deepEqual(
+      report.repositories[0]!.blobs.map((b) => b.digest),
+      [stray],
+      'only what nothing references',
+    );
     assert.equal((await client.get(`/v2/repo/manifests/${old.digest}`)).status, 200, 'the untagged manifest stays');
   });
 
@@ -121,7 +134,10 @@ describe('gc: unreferenced blobs', () => {
     const before = storage.blobDigests('repo');
     const report = await collectGarbage(storage, { dryRun: true });
     assert.equal(report.dryRun, true);
-    assert.deepEqual(report.repositories[0]!.blobs.map((b) => b.digest), [stray]);
+    assert.deepEqual(
+      report.repositories[0]!.blobs.map((b) => b.digest),
+      [stray],
+    );
     assert.deepEqual(storage.blobDigests('repo'), before);
   });
 
@@ -134,7 +150,10 @@ describe('gc: unreferenced blobs', () => {
     const report = await collectGarbage(storage);
     const repo = report.repositories[0]!;
     assert.deepEqual(repo.blobs, []);
-    assert.ok(repo.problems.some((p) => p.includes(image.digest)), repo.problems.join('; '));
+    assert.ok(
+      repo.problems.some((p) => p.includes(image.digest)),
+      repo.problems.join('; '),
+    );
     assert.ok(storage.has('repo', stray) && storage.has('repo', image.layerDigest));
   });
 });
@@ -151,7 +170,7 @@ describe('gc: untagged manifests and referrers (retention)', () => {
     const report = await collectGarbage(storage, { delayMs: HOUR });
     const repo = report.repositories[0]!;
     assert.deepEqual(repo.manifests, [{ digest: old.digest, reason: 'untagged' }]);
-    assert.deepEqual((repo.blobs.map((b) => b.digest)).sort(), [old.configDigest, old.digest, old.layerDigest].sort());
+    assert.deepEqual(repo.blobs.map((b) => b.digest).sort(), [old.configDigest, old.digest, old.layerDigest].sort());
     assert.deepEqual(await digestsInIndex(storage, 'repo'), [current.digest, recent.digest].sort());
     assert.equal((await client.get(`/v2/repo/manifests/${recent.digest}`)).status, 200, 'younger than the retention delay: kept');
   });
@@ -165,7 +184,10 @@ describe('gc: untagged manifests and referrers (retention)', () => {
       { digest: amd.digest, size: amd.manifest.length },
       { digest: arm.digest, size: arm.manifest.length },
     ]);
-    assert.equal((await client.send('PUT', '/v2/repo/manifests/multi', { body: index, headers: { 'content-type': MediaTypes.ociIndex } })).status, 201);
+    assert.equal(
+      (await client.send('PUT', '/v2/repo/manifests/multi', { body: index, headers: { 'content-type': MediaTypes.ociIndex } })).status,
+      201,
+    );
     storage.ageAll(2 * DAY);
     let report = await collectGarbage(storage);
     assert.deepEqual(report.totals, { manifests: 0, blobs: 0, bytes: 0, uploads: 0, leftovers: 0 }, 'children of a tagged index stay');
@@ -184,7 +206,11 @@ describe('gc: untagged manifests and referrers (retention)', () => {
     const subject = { mediaType: MediaTypes.ociManifest, digest: image.digest, size: image.manifest.length };
     const referrer = await pushReferrer(client, 'repo', subject);
     const keeper = await client.pushImage('repo', 'v2');
-    const kept = await pushReferrer(client, 'repo', { mediaType: MediaTypes.ociManifest, digest: keeper.digest, size: keeper.manifest.length });
+    const kept = await pushReferrer(client, 'repo', {
+      mediaType: MediaTypes.ociManifest,
+      digest: keeper.digest,
+      size: keeper.manifest.length,
+    });
     assert.equal((await client.send('DELETE', `/v2/repo/manifests/${image.digest}`)).status, 202);
     storage.ageAll(2 * DAY);
 
@@ -192,7 +218,11 @@ describe('gc: untagged manifests and referrers (retention)', () => {
     assert.deepEqual(report.repositories[0]!.manifests, [], 'an orphaned referrer is kept by default');
     assert.ok((await digestsInIndex(storage, 'repo')).includes(referrer));
     const listed = await client.get(`/v2/repo/referrers/${image.digest}`);
-    assert.equal((JSON.parse(listed.body.toString()) as { manifests: unknown[] }).manifests.length, 1, 'still listed for the deleted subject');
+    assert.equal(
+      (JSON.parse(listed.body.toString()) as { manifests: unknown[] }).manifests.length,
+      1,
+      'still listed for the deleted subject',
+    );
 
     report = await collectGarbage(storage, { retention: { policies: [{ repositories: ['**'], deleteReferrers: true }] } });
     assert.deepEqual(report.repositories[0]!.manifests, [{ digest: referrer, reason: 'orphaned-referrer' }]);
@@ -220,7 +250,9 @@ describe('gc: untagged manifests and referrers (retention)', () => {
     const release = await client.pushImage('repo', 'v1.0.0');
     const nightly = await client.pushImage('repo', 'nightly-42');
     storage.ageAll(2 * DAY);
-    const report = await collectGarbage(storage, { retention: { policies: [{ repositories: ['repo'], keepTags: [{ patterns: ['^v\\d'] }] }] } });
+    const report = await collectGarbage(storage, {
+      retention: { policies: [{ repositories: ['repo'], keepTags: [{ patterns: ['^v\\d'] }] }] },
+    });
     assert.deepEqual(await tags(storage, 'repo'), ['v1.0.0']);
     assert.deepEqual(report.repositories[0]!.manifests, [{ digest: nightly.digest, reason: 'tag', tag: 'nightly-42' }]);
     assert.ok(!storage.has('repo', nightly.layerDigest) && storage.has('repo', release.layerDigest));
@@ -290,7 +322,10 @@ describe('gc: upload sessions and the whole pass', () => {
     const seen: string[] = [];
     const report = await collectGarbage(storage, { onRepository: (r) => seen.push(r.repository) });
     assert.deepEqual(seen, ['a', 'b/c', 'd']);
-    assert.deepEqual(report.repositories.map((r) => r.blobs.length), [1, 1, 1]);
+    assert.deepEqual(
+      report.repositories.map((r) => r.blobs.length),
+      [1, 1, 1],
+    );
     const controller = new AbortController();
     controller.abort();
     await assert.rejects(collectGarbage(storage, { signal: controller.signal }), { name: 'AbortError' });

@@ -1,7 +1,16 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { MediaTypes, type Action, type AuthRequest, type AuthResult, type Authenticator, type Authorizer, type Identity, type Logger } from '../src/index.js';
-import { MemoryStorage } from './support/memory-storage.js';
+import {
+  MediaTypes,
+  type Action,
+  type AuthRequest,
+  type AuthResult,
+  type Authenticator,
+  type Authorizer,
+  type Identity,
+  type Logger,
+} from '../src/index.js';
+import { MemoryStorage } from '../src/testing/index.js';
 import { Client, assertError, digestOf, json, testRegistry } from './support/http.js';
 import { Registry, createRegistryHandler, type RegistryStorage } from '../src/index.js';
 
@@ -120,7 +129,9 @@ class FakeBasicAuthenticator implements Authenticator {
   async authenticate(request: AuthRequest): Promise<AuthResult> {
     const header = request.headers['authorization'];
     if (!header) return { kind: 'anonymous' };
-    const [user, password] = Buffer.from(header.replace(/^Basic /, ''), 'base64').toString().split(':');
+    const [user, password] = Buffer.from(header.replace(/^Basic /, ''), 'base64')
+      .toString()
+      .split(':');
     const known = USERS[user ?? ''];
     if (!known || known.password !== password) return { kind: 'rejected', reason: 'bad credentials' };
     return { kind: 'authenticated', identity: { username: user!, groups: known.groups, method: 'basic' } };
@@ -227,12 +238,26 @@ describe('HTTP: authentication and authorization', () => {
     const { client } = testRegistry({ authenticator: new FakeBasicAuthenticator(), authorizer: policy });
     const carol = basic('carol', 'carol-pw');
     const push = (tag: string, manifest: Buffer, headers: Record<string, string>) =>
-      client.send('PUT', `/v2/ci/app/manifests/${tag}`, { body: manifest, headers: { ...headers, 'content-type': MediaTypes.ociManifest } });
+      client.send('PUT', `/v2/ci/app/manifests/${tag}`, {
+        body: manifest,
+        headers: { ...headers, 'content-type': MediaTypes.ociManifest },
+      });
 
     const config = '{}';
-    assert.equal((await client.send('POST', `/v2/ci/app/blobs/uploads/?digest=${digestOf(config)}`, { body: config, headers: carol })).status, 201);
+    assert.equal(
+      (await client.send('POST', `/v2/ci/app/blobs/uploads/?digest=${digestOf(config)}`, { body: config, headers: carol })).status,
+      201,
+    );
     const manifest = (n: number): Buffer =>
-      Buffer.from(JSON.stringify({ schemaVersion: 2, mediaType: MediaTypes.ociManifest, config: { mediaType: MediaTypes.ociEmpty, digest: digestOf(config), size: 2 }, layers: [], annotations: { n: String(n) } }));
+      Buffer.from(
+        JSON.stringify({
+          schemaVersion: 2,
+          mediaType: MediaTypes.ociManifest,
+          config: { mediaType: MediaTypes.ociEmpty, digest: digestOf(config), size: 2 },
+          layers: [],
+          annotations: { n: String(n) },
+        }),
+      );
 
     const created = await push('v1', manifest(1), carol);
     assert.equal(created.status, 201);

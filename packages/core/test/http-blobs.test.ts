@@ -182,7 +182,11 @@ describe('HTTP: pushing blobs', () => {
     });
     assert.ok(long.status === 400 || long.status === 416, `status ${long.status}`);
     assertError(long, long.status, 'SIZE_INVALID');
-    assertError(await client.send('POST', `/v2/repo/blobs/uploads/?digest=${digestOf(data)}`, { body: data, headers: { 'content-length': 'ten' } }), 400, 'SIZE_INVALID');
+    assertError(
+      await client.send('POST', `/v2/repo/blobs/uploads/?digest=${digestOf(data)}`, { body: data, headers: { 'content-length': 'ten' } }),
+      400,
+      'SIZE_INVALID',
+    );
     assertError(await client.head(`/v2/repo/blobs/${digestOf(data)}`), 404, 'BLOB_UNKNOWN');
   });
 
@@ -224,8 +228,14 @@ describe('HTTP: pushing blobs', () => {
     const { client } = testRegistry();
     const data = randomBytes(100);
     const location = await startUpload(client);
-    assert.equal((await client.send('PATCH', location, { body: data.subarray(0, 50), headers: { 'content-range': 'bytes=0-49/100' } })).status, 202);
-    assert.equal((await client.send('PATCH', location, { body: data.subarray(50), headers: { 'content-range': 'bytes 50-99/*' } })).status, 202);
+    assert.equal(
+      (await client.send('PATCH', location, { body: data.subarray(0, 50), headers: { 'content-range': 'bytes=0-49/100' } })).status,
+      202,
+    );
+    assert.equal(
+      (await client.send('PATCH', location, { body: data.subarray(50), headers: { 'content-range': 'bytes 50-99/*' } })).status,
+      202,
+    );
     assertBlobCreated(await client.send('PUT', `${location}?digest=${digestOf(data)}`), 'repo', digestOf(data));
   });
 
@@ -235,7 +245,12 @@ describe('HTTP: pushing blobs', () => {
     const location = await startUpload(client);
     const first = await client.send('PATCH', location, { body: data.subarray(0, 400), headers: { 'content-range': '0-399' } });
     assert.equal(first.status, 202);
-    for (const [start, end] of [[0, 99], [300, 499], [401, 600], [500, 999]] as const) {
+    for (const [start, end] of [
+      [0, 99],
+      [300, 499],
+      [401, 600],
+      [500, 999],
+    ] as const) {
       const reply = await client.send('PATCH', location, {
         body: data.subarray(start, end + 1),
         headers: { 'content-range': `${start}-${end}` },
@@ -257,7 +272,10 @@ describe('HTTP: pushing blobs', () => {
     const data = randomBytes(100);
     const location = await startUpload(client);
     await client.send('PATCH', location, { body: data.subarray(0, 50), headers: { 'content-range': '0-49' } });
-    const put = await client.send('PUT', `${location}?digest=${digestOf(data)}`, { body: data.subarray(60), headers: { 'content-range': '60-99' } });
+    const put = await client.send('PUT', `${location}?digest=${digestOf(data)}`, {
+      body: data.subarray(60),
+      headers: { 'content-range': '60-99' },
+    });
     assertError(put, 416, 'BLOB_UPLOAD_INVALID');
     assertError(await client.head(`/v2/repo/blobs/${digestOf(data)}`), 404, 'BLOB_UNKNOWN');
   });
@@ -279,9 +297,15 @@ describe('HTTP: pushing blobs', () => {
     const data = randomBytes(200_000);
     const location = await startUpload(client);
     const parts = [data.subarray(0, 70_000), data.subarray(70_000, 140_000), data.subarray(140_000)];
-    const first = await client.send('PATCH', location, { stream: Readable.from(parts.slice(0, 2)), headers: { 'transfer-encoding': 'chunked' } });
+    const first = await client.send('PATCH', location, {
+      stream: Readable.from(parts.slice(0, 2)),
+      headers: { 'transfer-encoding': 'chunked' },
+    });
     assertUploadHeaders(first, 202, 'repo', '0-139999');
-    const second = await client.send('PATCH', location, { stream: Readable.from(parts.slice(2)), headers: { 'transfer-encoding': 'chunked' } });
+    const second = await client.send('PATCH', location, {
+      stream: Readable.from(parts.slice(2)),
+      headers: { 'transfer-encoding': 'chunked' },
+    });
     assertUploadHeaders(second, 202, 'repo', '0-199999');
     assertBlobCreated(await client.send('PUT', `${location}?digest=${digestOf(data)}`), 'repo', digestOf(data));
     await assertBlob(client, 'repo', data);

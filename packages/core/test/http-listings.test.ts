@@ -76,7 +76,11 @@ describe('HTTP: tags list (GET /v2/{name}/tags/list)', () => {
     await tagAll(client, 'repo', TAGS);
     assert.deepEqual(json<TagList>(await client.get(`/v2/repo/tags/list?last=${SORTED[1]}`)).tags, SORTED.slice(2));
     assert.deepEqual(json<TagList>(await client.get(`/v2/repo/tags/list?n=2&last=${SORTED[1]}`)).tags, SORTED.slice(2, 4));
-    assert.deepEqual(json<TagList>(await client.get('/v2/repo/tags/list?last=b')).tags, SORTED.filter((t) => t > 'b'), 'last need not be a tag');
+    assert.deepEqual(
+      json<TagList>(await client.get('/v2/repo/tags/list?last=b')).tags,
+      SORTED.filter((t) => t > 'b'),
+      'last need not be a tag',
+    );
     assert.deepEqual(json<TagList>(await client.get('/v2/repo/tags/list?last=zzz')).tags, []);
   });
 
@@ -207,7 +211,11 @@ describe('HTTP: referrers (GET /v2/{name}/referrers/{digest})', () => {
       artifactType: 'application/vnd.example.sbom',
       annotations: { 'org.example.format': 'spdx' },
     });
-    assert.equal(byDigest.get(sig.digest)?.artifactType, 'application/vnd.example.signature.config', 'no artifactType: the config media type');
+    assert.equal(
+      byDigest.get(sig.digest)?.artifactType,
+      'application/vnd.example.signature.config',
+      'no artifactType: the config media type',
+    );
     assert.equal(byDigest.get(bundle.digest)?.mediaType, MediaTypes.ociIndex);
     assert.equal(byDigest.get(bundle.digest)?.artifactType, undefined, 'an index without artifactType has none');
     assert.deepEqual(byDigest.get(bundle.digest)?.annotations, { kind: 'bundle' });
@@ -221,7 +229,10 @@ describe('HTTP: referrers (GET /v2/{name}/referrers/{digest})', () => {
     const reply = await client.get(`/v2/repo/referrers/${image.digest}?artifactType=application/vnd.example.sbom`);
     assert.equal(reply.status, 200);
     assert.equal(reply.headers['oci-filters-applied'], 'artifactType');
-    assert.deepEqual(json<Referrers>(reply).manifests.map((m) => m.digest), [sbom.digest]);
+    assert.deepEqual(
+      json<Referrers>(reply).manifests.map((m) => m.digest),
+      [sbom.digest],
+    );
     const none = await client.get(`/v2/repo/referrers/${image.digest}?artifactType=application/vnd.nothing`);
     assert.deepEqual(json<Referrers>(none).manifests, []);
     assert.equal(none.headers['oci-filters-applied'], 'artifactType');

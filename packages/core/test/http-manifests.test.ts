@@ -6,7 +6,13 @@ import { assertError, digestOf, json, testRegistry, type Client } from './suppor
 
 const MiB = 1024 * 1024;
 
-async function putManifest(client: Client, repository: string, reference: string, body: Buffer | string, contentType: string = MediaTypes.ociManifest) {
+async function putManifest(
+  client: Client,
+  repository: string,
+  reference: string,
+  body: Buffer | string,
+  contentType: string = MediaTypes.ociManifest,
+) {
   return client.send('PUT', `/v2/${repository}/manifests/${reference}`, { body, headers: { 'content-type': contentType } });
 }
 
@@ -82,7 +88,12 @@ describe('HTTP: pushing manifests (PUT /v2/{name}/manifests/{reference})', () =>
   it('by sha512 digest: the manifest is addressed by its sha512', async () => {
     const { client } = testRegistry();
     const config = await client.pushBlob('repo', '{}');
-    const manifest = JSON.stringify({ schemaVersion: 2, mediaType: MediaTypes.ociManifest, config: { mediaType: MediaTypes.ociEmpty, digest: config, size: 2 }, layers: [] });
+    const manifest = JSON.stringify({
+      schemaVersion: 2,
+      mediaType: MediaTypes.ociManifest,
+      config: { mediaType: MediaTypes.ociEmpty, digest: config, size: 2 },
+      layers: [],
+    });
     const d512 = digestOf(manifest, 'sha512');
     const put = await putManifest(client, 'repo', d512, manifest);
     assert.equal(put.status, 201, put.body.toString());
@@ -170,8 +181,18 @@ describe('HTTP: pushing manifests (PUT /v2/{name}/manifests/{reference})', () =>
       schemaVersion: 2,
       mediaType: MediaTypes.ociIndex,
       manifests: [
-        { mediaType: MediaTypes.ociManifest, digest: amd.digest, size: amd.manifest.length, platform: { architecture: 'amd64', os: 'linux' } },
-        { mediaType: MediaTypes.ociManifest, digest: arm.digest, size: arm.manifest.length, platform: { architecture: 'arm64', os: 'linux' } },
+        {
+          mediaType: MediaTypes.ociManifest,
+          digest: amd.digest,
+          size: amd.manifest.length,
+          platform: { architecture: 'amd64', os: 'linux' },
+        },
+        {
+          mediaType: MediaTypes.ociManifest,
+          digest: arm.digest,
+          size: arm.manifest.length,
+          platform: { architecture: 'arm64', os: 'linux' },
+        },
       ],
     });
     assert.equal((await putManifest(client, 'multi', 'latest', index, MediaTypes.ociIndex)).status, 201);
@@ -192,7 +213,14 @@ describe('HTTP: pushing manifests (PUT /v2/{name}/manifests/{reference})', () =>
     const list = JSON.stringify({
       schemaVersion: 2,
       mediaType: MediaTypes.dockerManifestList,
-      manifests: [{ mediaType: MediaTypes.dockerManifest, digest: digestOf(docker), size: docker.length, platform: { architecture: 'amd64', os: 'linux' } }],
+      manifests: [
+        {
+          mediaType: MediaTypes.dockerManifest,
+          digest: digestOf(docker),
+          size: docker.length,
+          platform: { architecture: 'amd64', os: 'linux' },
+        },
+      ],
     });
     assert.equal((await putManifest(client, 'docker', 'list', list, MediaTypes.dockerManifestList)).status, 201);
     const head = await client.head('/v2/docker/manifests/list');
@@ -216,7 +244,10 @@ describe('HTTP: pushing manifests (PUT /v2/{name}/manifests/{reference})', () =>
     assert.equal(reply.status, 201);
     assert.equal(reply.headers['oci-subject'], subject);
     const referrers = json<{ manifests: Array<{ digest: string }> }>(await client.get(`/v2/repo/referrers/${subject}`));
-    assert.deepEqual(referrers.manifests.map((m) => m.digest), [digestOf(manifest)]);
+    assert.deepEqual(
+      referrers.manifests.map((m) => m.digest),
+      [digestOf(manifest)],
+    );
   });
 
   it('a manifest without subject gets no OCI-Subject header', async () => {

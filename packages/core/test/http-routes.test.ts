@@ -26,7 +26,10 @@ const SCENARIOS: Record<string, { status: number; run: Scenario }> = {
       return c.send('PUT', '/v2/routes/repo/manifests/v2', { body: image.manifest, headers: { 'content-type': MediaTypes.ociManifest } });
     },
   },
-  deleteManifest: { status: 202, run: async (c) => (await c.pushImage('routes/repo', 'v1'), c.send('DELETE', '/v2/routes/repo/manifests/v1')) },
+  deleteManifest: {
+    status: 202,
+    run: async (c) => (await c.pushImage('routes/repo', 'v1'), c.send('DELETE', '/v2/routes/repo/manifests/v1')),
+  },
   startUpload: { status: 202, run: (c) => c.send('POST', '/v2/routes/repo/blobs/uploads/') },
   getUploadStatus: { status: 204, run: async (c) => c.get(await session(c)) },
   uploadChunk: { status: 202, run: async (c) => c.send('PATCH', await session(c), { body: 'chunk', headers: { 'content-range': '0-4' } }) },

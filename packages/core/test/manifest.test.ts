@@ -54,7 +54,11 @@ describe('manifest validation: the document', () => {
   });
 
   it('refuses unsupported media types, Docker schema 1 included', () => {
-    invalid(image({ mediaType: 'application/vnd.docker.distribution.manifest.v1+prettyjws' }), undefined, /unsupported manifest media type/);
+    invalid(
+      image({ mediaType: 'application/vnd.docker.distribution.manifest.v1+prettyjws' }),
+      undefined,
+      /unsupported manifest media type/,
+    );
     invalid(image({ mediaType: undefined }), 'application/vnd.docker.distribution.manifest.v1+json', /unsupported/);
     invalid(image({ mediaType: 'application/vnd.OCI.image.manifest.v1+json' }), undefined, /unsupported/);
     invalid(image({ mediaType: 42 }), undefined, /mediaType must be a string/);
@@ -94,7 +98,10 @@ describe('manifest validation: kinds', () => {
   it('OCI image manifest: config and layers are its blobs', () => {
     const info = parseManifest(enc(image({ layers: [LAYER, { ...LAYER, digest: D3 }] })), MediaTypes.ociManifest);
     assert.equal(info.kind, 'image');
-    assert.deepEqual(info.blobs.map((b) => b.digest), [D1, D2, D3]);
+    assert.deepEqual(
+      info.blobs.map((b) => b.digest),
+      [D1, D2, D3],
+    );
     assert.deepEqual(info.children, []);
     assert.equal(info.configMediaType, CONFIG.mediaType);
     assert.equal(referrerArtifactType(info), CONFIG.mediaType, 'without artifactType, the config media type');
@@ -104,7 +111,10 @@ describe('manifest validation: kinds', () => {
     const info = parseManifest(enc(index()), MediaTypes.ociIndex);
     assert.equal(info.kind, 'index');
     assert.deepEqual(info.blobs, []);
-    assert.deepEqual(info.children.map((c) => c.digest), [D1]);
+    assert.deepEqual(
+      info.children.map((c) => c.digest),
+      [D1],
+    );
     assert.equal(referrerArtifactType(info), undefined, 'an index without artifactType has none');
   });
 
@@ -125,7 +135,10 @@ describe('manifest validation: kinds', () => {
   });
 
   it('an image manifest with no layers is valid (artifacts often have none)', () => {
-    assert.deepEqual(parseManifest(enc(image({ layers: [] })), MediaTypes.ociManifest).blobs.map((b) => b.digest), [D1]);
+    assert.deepEqual(
+      parseManifest(enc(image({ layers: [] })), MediaTypes.ociManifest).blobs.map((b) => b.digest),
+      [D1],
+    );
   });
 
   it('artifacts: artifactType, subject and annotations', () => {
@@ -140,7 +153,10 @@ describe('manifest validation: kinds', () => {
     assert.equal(referrerArtifactType(info), 'application/vnd.example.sbom.v1');
     assert.equal(info.subject?.digest, D2);
     assert.deepEqual(info.annotations, { 'org.opencontainers.image.created': '2024-01-01T00:00:00Z' });
-    const indexArtifact = parseManifest(enc(index({ artifactType: 'application/vnd.example.bundle', subject: { mediaType: MediaTypes.ociManifest, digest: D1, size: 1 } })), MediaTypes.ociIndex);
+    const indexArtifact = parseManifest(
+      enc(index({ artifactType: 'application/vnd.example.bundle', subject: { mediaType: MediaTypes.ociManifest, digest: D1, size: 1 } })),
+      MediaTypes.ociIndex,
+    );
     assert.equal(referrerArtifactType(indexArtifact), 'application/vnd.example.bundle');
     assert.equal(indexArtifact.subject?.digest, D1);
     invalid(image({ artifactType: 7 }), MediaTypes.ociManifest, /artifactType must be a string/);
@@ -176,7 +192,11 @@ describe('manifest validation: descriptors', () => {
       [{ ...LAYER, urls: [1] }, /layers\[1\]\.urls/],
     ];
     for (const [descriptor, reason] of bad) invalid(image({ layers: [LAYER, descriptor] }), MediaTypes.ociManifest, reason);
-    invalid(index({ manifests: [{ mediaType: MediaTypes.ociManifest, digest: 'nope', size: 1 }] }), MediaTypes.ociIndex, /manifests\[0\]\.digest/);
+    invalid(
+      index({ manifests: [{ mediaType: MediaTypes.ociManifest, digest: 'nope', size: 1 }] }),
+      MediaTypes.ociIndex,
+      /manifests\[0\]\.digest/,
+    );
     invalid(image({ config: { ...CONFIG, size: null } }), MediaTypes.ociManifest, /config\.size/);
   });
 

@@ -43,7 +43,21 @@ describe('repository names (spec grammar)', () => {
   });
 
   it('refuses traversal strings in any spelling', () => {
-    for (const name of ['..', '.', '../a', 'a/..', 'a/../b', 'a/./b', '%2e%2e', 'a/%2e%2e/b', '%2E%2E', 'a%2fb', 'a\\b', '..\\a', 'a/\u0000']) {
+    for (const name of [
+      '..',
+      '.',
+      '../a',
+      'a/..',
+      'a/../b',
+      'a/./b',
+      '%2e%2e',
+      'a/%2e%2e/b',
+      '%2E%2E',
+      'a%2fb',
+      'a\\b',
+      '..\\a',
+      'a/\u0000',
+    ]) {
       assert.equal(isValidRepositoryName(name), false, JSON.stringify(name));
     }
   });
@@ -60,10 +74,7 @@ describe('repository names (spec grammar)', () => {
     assert.throws(
       () => assertRepositoryName('x'.repeat(100_000)),
       (err: unknown) =>
-        err instanceof RegistryError &&
-        err.code === 'NAME_INVALID' &&
-        err.status === 400 &&
-        JSON.stringify(err.detail).length < 400,
+        err instanceof RegistryError && err.code === 'NAME_INVALID' && err.status === 400 && JSON.stringify(err.detail).length < 400,
     );
     assert.doesNotThrow(() => assertRepositoryName('ok/name'));
   });
@@ -83,7 +94,10 @@ describe('tags (spec grammar)', () => {
   });
 
   it('assertTag throws TAG_INVALID (400)', () => {
-    assert.throws(() => assertTag('..'), (err: unknown) => err instanceof RegistryError && err.code === 'TAG_INVALID' && err.status === 400);
+    assert.throws(
+      () => assertTag('..'),
+      (err: unknown) => err instanceof RegistryError && err.code === 'TAG_INVALID' && err.status === 400,
+    );
   });
 });
 

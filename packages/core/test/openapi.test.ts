@@ -57,7 +57,7 @@ function assertSameRoutes(routes: readonly RouteDefinition[], doc: OpenApiDocume
 }
 
 function collectRefs(value: unknown, out: string[] = []): string[] {
-  if (Array.isArray(value)) value.forEach((v) => collectRefs(v, out));
+  if (Array.isArray(value)) for (const v of value) collectRefs(v, out);
   else if (value && typeof value === 'object') {
     for (const [key, v] of Object.entries(value)) {
       if (key === '$ref' && typeof v === 'string') out.push(v);
@@ -93,7 +93,11 @@ describe('buildOpenApiDocument', () => {
       const op = doc.paths[route.template]![route.method.toLowerCase() as OpenApiMethod]!;
       const placeholders = [...route.template.matchAll(/\{(\w+)\}/g)].map((m) => m[1]);
       const pathParams = (op.parameters ?? []).filter((p) => p.in === 'path');
-      assert.deepEqual(pathParams.map((p) => p.name), placeholders, route.operationId);
+      assert.deepEqual(
+        pathParams.map((p) => p.name),
+        placeholders,
+        route.operationId,
+      );
       assert.ok(pathParams.every((p) => p.required));
       const queryParams = (op.parameters ?? []).filter((p) => p.in === 'query').map((p) => p.name);
       assert.deepEqual(queryParams, Object.keys(route.query ?? {}), route.operationId);
@@ -126,10 +130,13 @@ describe('buildOpenApiDocument', () => {
     const headBlob = doc.paths['/v2/{name}/blobs/{digest}']!.head!;
     assert.ok(Object.values(headBlob.responses).every((r) => r.content === undefined));
     const catalog = doc.paths['/v2/_catalog']!.get!;
-    assert.deepEqual(catalog.responses['200']!.content, { 'application/json': { schema: { $ref: '#/components/schemas/RepositoryList' } } });
+    assert.deepEqual(catalog.responses['200']!.content, {
+      'application/json': { schema: { $ref: '#/components/schemas/RepositoryList' } },
+    });
     assert.ok(catalog.responses['200']!.headers!['Link']);
-    const errorCodes = (doc.components.schemas['ErrorBody'] as { properties: { errors: { items: { properties: { code: { enum: string[] } } } } } })
-      .properties.errors.items.properties.code.enum;
+    const errorCodes = (
+      doc.components.schemas['ErrorBody'] as { properties: { errors: { items: { properties: { code: { enum: string[] } } } } } }
+    ).properties.errors.items.properties.code.enum;
     assert.ok(errorCodes.includes('MANIFEST_UNKNOWN') && errorCodes.includes('BLOB_UPLOAD_UNKNOWN'));
     // Every $ref points at a schema that exists.
     for (const target of collectRefs(doc)) {
@@ -160,7 +167,10 @@ describe('buildOpenApiDocument', () => {
 
   it('groups operations by tag, distribution by default', () => {
     const doc = buildOpenApiDocument([health, asset, ...registryRoutes], { title: 't', version: '1' });
-    assert.deepEqual(doc.tags.map((t) => t.name), ['health', 'documentation', 'distribution']);
+    assert.deepEqual(
+      doc.tags.map((t) => t.name),
+      ['health', 'documentation', 'distribution'],
+    );
     assert.deepEqual(doc.paths['/v2/']!.get!.tags, ['distribution']);
     assert.deepEqual(doc.paths['/livez']!.get!.responses['200']!.content, { 'application/json': { schema: { type: 'object' } } });
     // Serialisable as is.

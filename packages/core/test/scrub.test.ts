@@ -10,7 +10,13 @@ describe('scrub', () => {
     await client.pushImage('b/c', 'v1');
     const report = await scrubStorage(storage);
     assert.equal(report.ok, true);
-    assert.deepEqual(report.repositories.map((r) => [r.repository, r.status, r.blobsChecked]), [['a', 'ok', 3], ['b/c', 'ok', 3]]);
+    assert.deepEqual(
+      report.repositories.map((r) => [r.repository, r.status, r.blobsChecked]),
+      [
+        ['a', 'ok', 3],
+        ['b/c', 'ok', 3],
+      ],
+    );
     assert.equal(report.blobsChecked, 6);
     assert.equal(report.repositories[0]!.bytesChecked, a.config.length + a.layer.length + a.manifest.length);
   });
@@ -18,7 +24,11 @@ describe('scrub', () => {
   it('names a corrupt layer and the tags whose image includes it; other repositories stay ok', async () => {
     const { storage, client } = setup();
     const image = await client.pushImage('repo', 'v1');
-    assert.equal((await client.send('PUT', '/v2/repo/manifests/also', { body: image.manifest, headers: { 'content-type': MediaTypes.ociManifest } })).status, 201);
+    assert.equal(
+      (await client.send('PUT', '/v2/repo/manifests/also', { body: image.manifest, headers: { 'content-type': MediaTypes.ociManifest } }))
+        .status,
+      201,
+    );
     await client.pushImage('healthy', 'v1');
     storage.corrupt('repo', image.layerDigest);
     const report = await scrubStorage(storage);
@@ -42,7 +52,10 @@ describe('scrub', () => {
       { digest: one.digest, size: one.manifest.length },
       { digest: two.digest, size: two.manifest.length + 1 }, // wrong size in the index
     ]);
-    assert.equal((await client.send('PUT', '/v2/repo/manifests/multi', { body: index, headers: { 'content-type': MediaTypes.ociIndex } })).status, 201);
+    assert.equal(
+      (await client.send('PUT', '/v2/repo/manifests/multi', { body: index, headers: { 'content-type': MediaTypes.ociIndex } })).status,
+      201,
+    );
     await storage.deleteBlob('repo', one.layerDigest);
     storage.corrupt('repo', three.digest);
     const report = await scrubStorage(storage);

@@ -11,10 +11,12 @@ import {
   type IndexUpdate,
   type ReadBlobOptions,
   type RepositoryIndex,
+  type StorageCapabilities,
   type UploadDigest,
+  type UploadDigests,
   type UploadInfo,
 } from '../src/index.js';
-import { MemoryStorage, type MemoryRepository } from './support/memory-storage.js';
+import { MemoryStorage, type MemoryRepository } from '../src/testing/index.js';
 
 /** Test functions that record the kit's tests by full name instead of running them. */
 function collector(): { fns: TestFunctions; tests: Map<string, TestBody> } {
@@ -51,7 +53,11 @@ async function outcome(tests: Map<string, TestBody>, fragment: string): Promise<
 }
 
 /** Runs the kit on `make()` and checks that `breaks` fails while `control` passes. */
-async function expectCaught(make: (shared: Map<string, MemoryRepository>) => MemoryStorage, breaks: string, control: string): Promise<void> {
+async function expectCaught(
+  make: (shared: Map<string, MemoryRepository>) => MemoryStorage,
+  breaks: string,
+  control: string,
+): Promise<void> {
   const tests = collectKit(async () => {
     const shared = new Map<string, MemoryRepository>();
     return { storage: make(shared), openPeer: async () => make(shared) };
@@ -118,7 +124,8 @@ class GlobalSessions extends MemoryStorage {
 }
 
 /** Tracks the digest of the first 4 KiB only, as a backend that stops updating its running hash would. */
-class StaleUploadDigest extends MemoryStorage {
+class StaleUploadDigest extends MemoryStorage implements UploadDigests {
+  override readonly capabilities: StorageCapabilities = { uploadDigests: this };
   async uploadDigest(repository: string, uploadId: string, algorithm: 'sha256' | 'sha512'): Promise<UploadDigest | undefined> {
     const info = await this.statUpload(repository, uploadId);
     if (!info) return undefined;

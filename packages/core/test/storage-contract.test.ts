@@ -1,9 +1,8 @@
-// The contract kit run on core's in-memory test backend: proves the kit and the engine agree.
-import { runStorageContract } from '../src/testing/index.js';
-import { MemoryStorage, type MemoryRepository } from './support/memory-storage.js';
+// The contract kit run on the reference backend (core's in-memory MemoryStorage): proves the kit and the engine agree.
+import { MemoryStorage, runStorageContract, type MemoryRepository } from '../src/testing/index.js';
 
 runStorageContract(
-  'core test MemoryStorage',
+  'MemoryStorage',
   async () => {
     const shared = new Map<string, MemoryRepository>();
     return { storage: new MemoryStorage(shared), openPeer: async () => new MemoryStorage(shared) };

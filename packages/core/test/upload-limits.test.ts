@@ -3,7 +3,7 @@ import { createHash } from 'node:crypto';
 import { Readable } from 'node:stream';
 import { describe, it } from 'node:test';
 import { Registry, createRegistryHandler, type RegistryHandler, type UploadSessionEvent, type UploadSessionSharing } from '../src/index.js';
-import { MemoryStorage } from './support/memory-storage.js';
+import { MemoryStorage } from '../src/testing/index.js';
 
 function handlerWith(maxUploadSessionsPerClient: number, uploadExpiryMs = 60_000): RegistryHandler {
   return createRegistryHandler({ registry: new Registry({ storage: new MemoryStorage(), uploadExpiryMs }), maxUploadSessionsPerClient });
@@ -88,7 +88,11 @@ describe('limit: upload sessions per client, counted across processes', () => {
   const storage = new MemoryStorage();
   const join = sharingBus();
   const process = (): RegistryHandler =>
-    createRegistryHandler({ registry: new Registry({ storage, uploadExpiryMs: 60_000 }), maxUploadSessionsPerClient: 2, uploadSessionSharing: join() });
+    createRegistryHandler({
+      registry: new Registry({ storage, uploadExpiryMs: 60_000 }),
+      maxUploadSessionsPerClient: 2,
+      uploadSessionSharing: join(),
+    });
   const a = process();
   const b = process();
 

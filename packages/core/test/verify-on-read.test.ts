@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { Readable } from 'node:stream';
 import { describe, it } from 'node:test';
 import { createHash, randomBytes } from 'node:crypto';
-import { Registry, createRegistryHandler, type CorruptContentEvent } from '../src/index.js';
+import { Registry, createRegistryHandler, type BlobVersions, type CorruptContentEvent, type StorageCapabilities } from '../src/index.js';
 import { offThreadHasher } from '../src/util/hash-worker.js';
 import { assertError, Client } from './support/http.js';
 import { AgingStorage } from './support/maintenance.js';
@@ -98,7 +98,8 @@ describe('verify on read: a corrupt blob is never served as if it were whole', (
   it('with a storage blobVersion, a verified blob is not re-hashed until its version changes', async () => {
     // A storage whose versions the test controls: corrupting without a new version shows that
     // the read was trusted; a new version shows the trust ends there.
-    class VersionedStorage extends AgingStorage {
+    class VersionedStorage extends AgingStorage implements BlobVersions {
+      override readonly capabilities: StorageCapabilities = { blobVersions: this };
       versions = new Map<string, number>();
       async blobVersion(repository: string, digest: string): Promise<string | undefined> {
         if ((await this.statBlob(repository, digest)) === undefined) return undefined;
@@ -137,7 +138,8 @@ describe('verify on read: a corrupt blob is never served as if it were whole', (
   });
 
   it('a blob whose commit reported its version counts as verified: the upload hashed those very bytes', async () => {
-    class CommitVersionStorage extends AgingStorage {
+    class CommitVersionStorage extends AgingStorage implements BlobVersions {
+      override readonly capabilities: StorageCapabilities = { blobVersions: this };
       async blobVersion(repository: string, digest: string): Promise<string | undefined> {
         return (await this.statBlob(repository, digest)) === undefined ? undefined : 'v1';
       }

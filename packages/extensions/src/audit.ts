@@ -38,7 +38,12 @@ export class AuditLog {
   constructor(options: AuditLogOptions) {
     this.destination = pino.destination({ dest: options.file, append: true, sync: false, mkdir: true, mode: 0o600 });
     this.logger = pino(
-      { base: undefined, timestamp: pino.stdTimeFunctions.isoTime, messageKey: 'msg', formatters: { level: (label) => ({ level: label }) } },
+      {
+        base: null,
+        timestamp: pino.stdTimeFunctions.isoTime,
+        messageKey: 'msg',
+        formatters: { level: (label) => ({ level: label }) },
+      },
       this.destination,
     );
   }

@@ -1,23 +1,21 @@
 import cluster, { type Worker } from 'node:cluster';
 import { AggregatorRegistry, type Registry as PromRegistry } from 'prom-client';
-import type { UploadSessionEvent, UploadSessionSharing } from '@zotjs/core';
 import type { StorageUsage } from './storage-usage.js';
 
 /**
- * What the processes of a multi-process server (`http.workers`) tell each other, through the
- * primary: a worker asks for the metrics of all workers (one scrape must not see one worker's
- * counters only); a worker that changed a repository says so, so every worker's storage
- * gauges measure it again (each worker keeps its own {@link StorageUsage}); and workers share
- * which upload sessions each client has open, so the per-client limit counts all of them.
+ * What the extensions in the processes of a multi-process server (`http.workers`, run by
+ * `superviseWorkers` of `@zotjs/server/workers`) tell each other, through the primary: a worker
+ * asks for the metrics of all workers (one scrape must not see one worker's counters only); a
+ * worker that changed a repository says so, so every worker's storage gauges measure it again
+ * (each worker keeps its own {@link StorageUsage}). The supervisor relays these when given
+ * {@link relayBetweenWorkers}; it relays upload-session counts itself.
  */
 
 const METRICS_REQUEST = 'zot:metrics-request';
 const METRICS_RESPONSE = 'zot:metrics-response';
 const REPOSITORY_CHANGED = 'zot:repository-changed';
-const UPLOAD_SESSIONS = 'zot:upload-sessions';
-const UPLOAD_SESSIONS_WANTED = 'zot:upload-sessions-wanted';
 /** Messages the primary passes on to every other worker as they are. */
-const BROADCAST: ReadonlySet<string> = new Set([REPOSITORY_CHANGED, UPLOAD_SESSIONS, UPLOAD_SESSIONS_WANTED]);
+const BROADCAST: ReadonlySet<string> = new Set([REPOSITORY_CHANGED]);
 const METRICS_TIMEOUT_MS = 5000;
 
 interface MetricsRequest {
@@ -34,21 +32,14 @@ interface RepositoryChanged {
   type: typeof REPOSITORY_CHANGED;
   repository: string;
 }
-interface UploadSessions {
-  type: typeof UPLOAD_SESSIONS;
-  events: UploadSessionEvent[];
-}
-interface UploadSessionsWanted {
-  type: typeof UPLOAD_SESSIONS_WANTED;
-}
 
 const isMessage = <T extends { type: string }>(message: unknown, type: T['type']): message is T =>
   typeof message === 'object' && message !== null && (message as { type?: unknown }).type === type;
 
 /**
- * In the primary: answers workers' metrics requests with every worker's metrics aggregated
- * (counters and histograms summed, gauges as each declares), and relays repository changes and
- * upload-session changes to the other workers. Returns a function that stops listening.
+ * In the primary (a `WorkerRelay` for `superviseWorkers`): answers workers' metrics requests with
+ * every worker's metrics aggregated (counters and histograms summed, gauges as each declares),
+ * and relays repository changes to the other workers. Returns a function that stops listening.
  */
 export function relayBetweenWorkers(): () => void {
   const aggregator = new AggregatorRegistry();
@@ -56,7 +47,8 @@ export function relayBetweenWorkers(): () => void {
     if (isMessage<MetricsRequest>(message, METRICS_REQUEST)) {
       aggregator.clusterMetrics().then(
         (body) => reply(worker, { type: METRICS_RESPONSE, id: message.id, body }),
-        (err: unknown) => reply(worker, { type: METRICS_RESPONSE, id: message.id, error: err instanceof Error ? err.message : String(err) }),
+        (err: unknown) =>
+          reply(worker, { type: METRICS_RESPONSE, id: message.id, error: err instanceof Error ? err.message : String(err) }),
       );
     } else if (isBroadcast(message)) {
       for (const other of Object.values(cluster.workers ?? {})) {
@@ -99,7 +91,10 @@ export function clusterMetricsRenderer(registry: PromRegistry): () => Promise<st
   return () =>
     new Promise<string>((resolve, reject) => {
       const id = next++;
-      const timer = setTimeout(() => finish(new Error('the primary process did not answer the metrics request')), METRICS_TIMEOUT_MS + 1000);
+      const timer = setTimeout(
+        () => finish(new Error('the primary process did not answer the metrics request')),
+        METRICS_TIMEOUT_MS + 1000,
+      );
       const onMessage = (message: unknown): void => {
         if (isMessage<MetricsResponse>(message, METRICS_RESPONSE) && message.id === id) {
           finish(message.error === undefined ? undefined : new Error(message.error), message.body ?? '');
@@ -131,29 +126,6 @@ export function shareRepositoryChanges(usage: StorageUsage): { announce: (reposi
     },
     stop: () => {
       process.off('message', onMessage);
-    },
-  };
-}
-
-/**
- * In a worker: the upload-session count shared with the other workers. A worker that starts
- * later (a replacement) asks the others for the sessions they know.
- */
-export function shareUploadSessions(): UploadSessionSharing {
-  return {
-    publish: (event) => {
-      toPrimary({ type: UPLOAD_SESSIONS, events: [event] } satisfies UploadSessions);
-    },
-    connect: (receive, current) => {
-      process.on('message', (message: unknown) => {
-        if (isMessage<UploadSessions>(message, UPLOAD_SESSIONS)) {
-          for (const event of message.events) receive(event);
-        } else if (isMessage<UploadSessionsWanted>(message, UPLOAD_SESSIONS_WANTED)) {
-          const events = current();
-          if (events.length > 0) toPrimary({ type: UPLOAD_SESSIONS, events } satisfies UploadSessions);
-        }
-      });
-      toPrimary({ type: UPLOAD_SESSIONS_WANTED } satisfies UploadSessionsWanted);
     },
   };
 }

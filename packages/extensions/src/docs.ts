@@ -39,7 +39,8 @@ const ASSETS: Record<string, string> = {
 };
 
 // Swagger UI styles elements inline and shows SVG/data images; everything else is this origin only.
-const CSP = "default-src 'self'; img-src 'self' data:; style-src 'self' 'unsafe-inline'; script-src 'self'; connect-src 'self'; frame-ancestors 'self'";
+const CSP =
+  "default-src 'self'; img-src 'self' data:; style-src 'self' 'unsafe-inline'; script-src 'self'; connect-src 'self'; frame-ancestors 'self'";
 
 /** The page's configuration: our document (relative, so a mount prefix keeps working), no external validator. */
 function initializer(documentUrl: string): string {
@@ -82,7 +83,9 @@ export function docsRoutes(options: DocsOptions): RouteDefinition[] {
   async function asset(file: string, depth: number): Promise<RegistryResponse> {
     const toRoot = '../'.repeat(depth);
     if (file === 'swagger-initializer.js') {
-      return bytesResponse(Buffer.from(initializer(`${toRoot}openapi.json`)), 'text/javascript; charset=utf-8', { 'Cache-Control': 'no-cache' });
+      return bytesResponse(Buffer.from(initializer(`${toRoot}openapi.json`)), 'text/javascript; charset=utf-8', {
+        'Cache-Control': 'no-cache',
+      });
     }
     // zot (swaggo) serves its document as /swagger/v2/doc.json.
     if (file === 'doc.json') return bytesResponse(documents().json, 'application/json');

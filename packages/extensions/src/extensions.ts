@@ -5,6 +5,7 @@ import { healthRoutes, StorageHealth } from './health.js';
 import { shareRepositoryChanges } from './cluster.js';
 import { metricsRoute, RegistryMetrics, type MetricsRouteOptions } from './metrics.js';
 import type { RequestRecord } from './record.js';
+import type { StorageSource } from './storage-source.js';
 import { StorageUsage } from './storage-usage.js';
 
 /**
@@ -14,8 +15,11 @@ import { StorageUsage } from './storage-usage.js';
  */
 
 export interface ExtensionsOptions {
-  /** The OCI-layout storage root (health checks and storage gauges). */
-  rootDirectory: string;
+  /**
+   * The registry's storage (health checks and storage gauges go through its interface), or the
+   * promise of it while it is being opened: `start()` waits for it.
+   */
+  storage: StorageSource;
   /** `info.version` of the OpenAPI document. */
   version: string;
   title?: string;
@@ -44,7 +48,7 @@ export interface Extensions {
   routes: RouteDefinition[];
   /** For the adapter: called once per finished request. */
   observe(record: RequestRecord): void;
-  /** First storage check (awaited), then background checks and the storage measurement. */
+  /** Waits for the storage, checks it once (awaited), then checks and measures it in the background. */
   start(): Promise<void>;
   /** Stops the timers and flushes the audit file. */
   close(): void;
@@ -59,13 +63,13 @@ const LITERAL_PATH = /^\/[A-Za-z0-9._~-]+(?:\/[A-Za-z0-9._~-]+)*\/?$/;
 export function createExtensions(options: ExtensionsOptions): Extensions {
   const logger = options.logger;
   const health = new StorageHealth({
-    rootDirectory: options.rootDirectory,
+    storage: options.storage,
     ...(options.healthIntervalMs ? { intervalMs: options.healthIntervalMs } : {}),
     ...(logger ? { logger } : {}),
   });
   let announce: ((repository: string) => void) | undefined;
   const usage = new StorageUsage({
-    rootDirectory: options.rootDirectory,
+    storage: options.storage,
     ...(logger ? { logger } : {}),
     onObservedChange: (repository) => announce?.(repository),
   });
@@ -88,7 +92,8 @@ export function createExtensions(options: ExtensionsOptions): Extensions {
       ...docsRoutes({
         title: options.title ?? 'zot-ts OCI registry',
         version: options.version,
-        description: 'OCI distribution-spec v1.1 registry (zot-compatible configuration), plus health, metrics and documentation endpoints.',
+        description:
+          'OCI distribution-spec v1.1 registry (zot-compatible configuration), plus health, metrics and documentation endpoints.',
         ...(options.basicAuth ? { security: 'basic' as const } : {}),
         // The registry API first: it is what readers come for.
         routes: () => [...registryRoutes, ...(options.otherRoutes?.() ?? []), ...routes],
@@ -122,6 +127,7 @@ export function createExtensions(options: ExtensionsOptions): Extensions {
       }
     },
     async start() {
+      await options.storage; // a storage that cannot be opened stops the start, with its own error
       await health.start();
       void usage.start();
     },

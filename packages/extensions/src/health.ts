@@ -1,15 +1,17 @@
-import { randomBytes } from 'node:crypto';
-import { rm, writeFile } from 'node:fs/promises';
-import { join } from 'node:path';
-import { RegistryError, type Logger, type RegistryResponse, type RouteDefinition } from '@zotjs/core';
+import { RegistryError, type Logger, type RegistryResponse, type RegistryStorage, type RouteDefinition } from '@zotjs/core';
+import type { StorageSource } from './storage-source.js';
 
 /**
  * Storage health, checked in the background so that probes answer from memory (no I/O per
- * probe): every `intervalMs` a small file is written to the storage root and removed again.
+ * probe): every `intervalMs` the storage is asked whether it is reachable and writable. A backend
+ * with the `health` capability answers for itself (the OCI layout writes and removes a small file
+ * in its root, S3 asks for its bucket); without it, reading a repository's index stands in (a
+ * cheap call every backend has, which proves the storage answers, if not that it takes writes).
  */
 
 export interface StorageHealthOptions {
-  rootDirectory: string;
+  /** The storage to check, or the promise of one still being opened. */
+  storage: StorageSource;
   /** How often the storage is checked (default 2 s). */
   intervalMs?: number;
   /** A check still running after this long counts as a failure (hung disk or NFS; default 5 s). */
@@ -19,29 +21,29 @@ export interface StorageHealthOptions {
 
 export interface HealthState {
   ok: boolean;
-  /** Why not, as an error code (EACCES, ENOSPC, timeout): never a path. */
+  /** Why not, as an error code (EACCES, ENOSPC, NoSuchBucket, timeout): never a path. */
   reason?: string;
   checkedAt?: Date;
 }
 
+/** Read by the fallback check: a valid name nobody needs to have pushed (a missing repository is a fine answer). */
+const FALLBACK_REPOSITORY = 'zot-health-check';
+
 export class StorageHealth {
-  private readonly root: string;
+  private readonly storage: StorageSource;
   private readonly intervalMs: number;
   private readonly timeoutMs: number;
   private readonly logger: Logger | undefined;
-  private readonly probeFile: string;
   private current: HealthState = { ok: false, reason: 'not checked yet' };
   private everReady = false;
   private running: { since: number; promise: Promise<void> } | undefined;
   private timer: NodeJS.Timeout | undefined;
 
   constructor(options: StorageHealthOptions) {
-    this.root = options.rootDirectory;
+    this.storage = options.storage;
     this.intervalMs = options.intervalMs ?? 2000;
     this.timeoutMs = options.timeoutMs ?? 5000;
     this.logger = options.logger;
-    // Dot-named: never taken for a repository.
-    this.probeFile = join(this.root, `.zot-health-${process.pid}-${randomBytes(4).toString('hex')}`);
   }
 
   /** Checks once (resolves when that check is done), then keeps checking in the background. */
@@ -68,7 +70,7 @@ export class StorageHealth {
 
   check(): Promise<void> {
     if (this.running) {
-      // Still waiting on the previous probe: a hung filesystem is not ready.
+      // Still waiting on the previous probe: a hung storage is not ready.
       if (Date.now() - this.running.since > this.timeoutMs) this.set({ ok: false, reason: 'timeout' });
       return this.running.promise;
     }
@@ -79,11 +81,10 @@ export class StorageHealth {
 
   private async probe(): Promise<void> {
     try {
-      await writeFile(this.probeFile, 'ok', { mode: 0o600 });
-      await rm(this.probeFile, { force: true });
+      await probeStorage(await this.storage);
       this.set({ ok: true });
     } catch (err) {
-      this.set({ ok: false, reason: (err as NodeJS.ErrnoException).code ?? 'error' });
+      this.set({ ok: false, reason: reasonOf(err) });
     }
   }
 
@@ -96,6 +97,26 @@ export class StorageHealth {
     if (state.ok) this.everReady = true;
   }
 }
+
+async function probeStorage(storage: RegistryStorage): Promise<void> {
+  const health = storage.capabilities?.health;
+  if (health) await health.probe();
+  else await storage.readIndex(FALLBACK_REPOSITORY);
+}
+
+/**
+ * What a failed check reports: the error's code (`EACCES`, `NoSuchBucket`), else its name, when
+ * it is a short identifier; never its message, which may hold a path or an address.
+ */
+function reasonOf(err: unknown): string {
+  const { code, name } = (typeof err === 'object' && err !== null ? err : {}) as { code?: unknown; name?: unknown };
+  for (const candidate of [code, name]) {
+    if (typeof candidate === 'string' && candidate !== 'Error' && IDENTIFIER.test(candidate)) return candidate;
+  }
+  return 'error';
+}
+
+const IDENTIFIER = /^[A-Za-z][A-Za-z0-9_.-]{0,63}$/;
 
 const STATUS_SCHEMA = {
   type: 'object',

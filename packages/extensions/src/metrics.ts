@@ -10,7 +10,7 @@ import type { StorageUsage } from './storage-usage.js';
  */
 
 export interface MetricsOptions {
-  /** Source of the repository, storage-bytes and upload-session gauges. */
+  /** Source of the repository, storage-bytes and upload-session gauges (absent when the storage reports no usage). */
   usage?: StorageUsage;
   /** Node process metrics (CPU, memory, event-loop lag, handles); default true. */
   processMetrics?: boolean;
@@ -58,47 +58,51 @@ export class RegistryMetrics {
       help: 'Blob and manifest bytes served (successful pulls)',
       registers,
     });
+    // The storage gauges exist only for a storage that reports usage (known once it is open).
     const usage = options.usage;
-    if (usage) {
-      new Gauge({
-        name: 'zot_repositories',
-        help: 'Repositories in the storage',
-        registers,
-        // Every worker of a multi-process server measures the same storage: one value, not a sum.
-        aggregator: 'max',
-        collect() {
-          this.set(usage.snapshot().repositories);
-        },
-      });
-      new Gauge({
-        name: 'zot_storage_bytes',
-        help: 'Bytes of blobs and indexes in the storage (hard-linked files once)',
-        registers,
-        aggregator: 'max',
-        collect() {
-          this.set(usage.snapshot().bytes);
-        },
-      });
-      new Gauge({
-        name: 'zot_upload_sessions_in_progress',
-        help: 'Blob upload sessions started and not yet completed or cancelled',
-        registers,
-        aggregator: 'max',
-        collect() {
-          this.set(usage.snapshot().uploadSessions);
-        },
-      });
-      new Gauge({
-        name: 'zot_storage_usage_complete',
-        help: '1 once the startup measurement of the storage has finished (the gauges above are partial before)',
-        registers,
-        aggregator: 'max',
-        collect() {
-          this.set(usage.snapshot().complete ? 1 : 0);
-        },
-      });
-    }
+    if (usage) void usage.supported.then((supported) => supported && this.addUsageGauges(usage));
     if (options.processMetrics ?? true) collectDefaultMetrics({ register: this.registry });
+  }
+
+  private addUsageGauges(usage: StorageUsage): void {
+    const registers = [this.registry];
+    new Gauge({
+      name: 'zot_repositories',
+      help: 'Repositories in the storage',
+      registers,
+      // Every worker of a multi-process server measures the same storage: one value, not a sum.
+      aggregator: 'max',
+      collect() {
+        this.set(usage.snapshot().repositories);
+      },
+    });
+    new Gauge({
+      name: 'zot_storage_bytes',
+      help: 'Bytes of blobs and indexes in the storage (blobs shared through hard links or deduplication once)',
+      registers,
+      aggregator: 'max',
+      collect() {
+        this.set(usage.snapshot().bytes);
+      },
+    });
+    new Gauge({
+      name: 'zot_upload_sessions_in_progress',
+      help: 'Blob upload sessions started and not yet completed or cancelled',
+      registers,
+      aggregator: 'max',
+      collect() {
+        this.set(usage.snapshot().uploadSessions);
+      },
+    });
+    new Gauge({
+      name: 'zot_storage_usage_complete',
+      help: '1 once the startup measurement of the storage has finished (the gauges above are partial before)',
+      registers,
+      aggregator: 'max',
+      collect() {
+        this.set(usage.snapshot().complete ? 1 : 0);
+      },
+    });
   }
 
   observe(record: RequestRecord): void {
@@ -141,7 +145,9 @@ export function metricsRoute(metrics: RegistryMetrics, options: MetricsRouteOpti
     summary: 'Prometheus metrics: requests by route template, latency, bytes, repositories, storage, process',
     action: 'none',
     tag: 'metrics',
-    responses: users ? { 200: 'metrics in the Prometheus text format', 403: 'user may not read metrics' } : { 200: 'metrics in the Prometheus text format' },
+    responses: users
+      ? { 200: 'metrics in the Prometheus text format', 403: 'user may not read metrics' }
+      : { 200: 'metrics in the Prometheus text format' },
     responseBody: { mediaTypes: ['text/plain'], schema: { type: 'string' } },
     async handle({ outcome }) {
       if (requireUser) {

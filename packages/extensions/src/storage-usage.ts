@@ -1,19 +1,19 @@
-import type { Dirent } from 'node:fs';
-import { lstat, readdir } from 'node:fs/promises';
-import { join } from 'node:path';
-import type { Logger } from '@zotjs/core';
+import type { Logger, RegistryStorage, RepositoryUsage, UsageReporting } from '@zotjs/core';
 import type { RequestRecord } from './record.js';
+import type { StorageSource } from './storage-source.js';
 
 /**
- * Repository count, stored bytes and open upload sessions of an OCI-layout storage root
- * (`<repo>/index.json`, `<repo>/blobs/<alg>/<hex>`, `<repo>/.uploads/<id>`), kept up to date
- * without walking the disk per scrape: one background walk at startup, then only the repository
- * a successful push or delete touched is measured again (debounced). Hard-linked blobs (mounts,
- * dedupe) are counted once, as they use the disk once.
+ * Repository count, stored bytes and open upload sessions of the storage, kept up to date without
+ * measuring the storage per scrape: one background pass at startup, then only the repository a
+ * successful push or delete touched is measured again (debounced). The storage measures each
+ * repository itself (its `usage` capability: the OCI layout from its files, S3 from listings);
+ * what two repositories share (hard-linked blobs of mounts and dedupe) is counted once. A storage
+ * without that capability has no usage: {@link StorageUsage.supported} is false.
  */
 
 export interface StorageUsageOptions {
-  rootDirectory: string;
+  /** The storage to measure, or the promise of one still being opened. */
+  storage: StorageSource;
   logger?: Logger;
   /** Wait this long after a change before measuring the repository again (coalesces a push's requests). */
   debounceMs?: number;
@@ -23,31 +23,27 @@ export interface StorageUsageOptions {
 
 export interface StorageUsageSnapshot {
   repositories: number;
-  /** Bytes of blobs and index files, each inode once. */
+  /** Bytes of blobs and index files, shared ones once. */
   bytes: number;
   uploadSessions: number;
-  /** False until the startup walk has finished (the numbers are partial until then). */
+  /** False until the startup pass has finished (the numbers are partial until then). */
   complete: boolean;
 }
 
-interface RepositoryUsage {
-  /** `dev:ino` -> size of each file the repository holds. */
-  files: Map<string, number>;
-  uploadSessions: number;
-}
-
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 // Operations after which a repository's bytes or sessions may have changed (when they succeeded).
 const CHANGING_OPERATIONS = new Set(['putManifest', 'deleteManifest', 'deleteBlob', 'startUpload', 'completeUpload', 'cancelUpload']);
-const STAT_BATCH = 64;
 
 export class StorageUsage {
-  private readonly root: string;
+  /** Resolves, once the storage is open, to whether it can report usage (else the numbers stay 0). */
+  readonly supported: Promise<boolean>;
+  private readonly storage: Promise<RegistryStorage>;
+  private readonly reporter: Promise<UsageReporting | undefined>;
   private readonly logger: Logger | undefined;
   private readonly debounceMs: number;
   private readonly onObservedChange: ((repository: string) => void) | undefined;
   private readonly repositories = new Map<string, RepositoryUsage>();
-  private readonly inodes = new Map<string, { size: number; refs: number }>();
+  // Every stored item counted, by the identity the storage gives it, with how many repositories hold it.
+  private readonly items = new Map<string, { size: number; refs: number }>();
   private bytes = 0;
   private uploadSessions = 0;
   private complete = false;
@@ -58,13 +54,19 @@ export class StorageUsage {
   private closed = false;
 
   constructor(options: StorageUsageOptions) {
-    this.root = options.rootDirectory;
+    this.storage = Promise.resolve(options.storage);
+    // A storage that failed to open has no usage (the extensions' start reports the failure).
+    this.reporter = this.storage.then(
+      (storage) => storage.capabilities?.usage,
+      () => undefined,
+    );
+    this.supported = this.reporter.then((reporter) => reporter !== undefined);
     this.logger = options.logger;
     this.debounceMs = options.debounceMs ?? 250;
     this.onObservedChange = options.onObservedChange;
   }
 
-  /** Starts the background walk; resolves when it is done (callers need not wait). */
+  /** Starts the background pass; resolves when it is done (callers need not wait). */
   start(): Promise<void> {
     this.scanning ??= this.scan();
     return this.scanning;
@@ -95,17 +97,19 @@ export class StorageUsage {
     }
   }
 
-  /** Measures every repository marked changed (after the startup walk). Resolves when done. */
+  /** Measures every repository marked changed (after the startup pass). Resolves when done. */
   async flushDirty(): Promise<void> {
     if (this.scanning) await this.scanning;
     while (this.measuring) await this.measuring;
     if (this.dirty.size === 0) return;
     const names = [...this.dirty];
     this.dirty.clear();
+    const reporter = await this.reporter;
+    if (!reporter) return;
     this.measuring = (async () => {
       for (const name of names) {
         try {
-          this.setRepository(name, await this.measure(name));
+          this.setRepository(name, await reporter.repositoryUsage(name));
         } catch (err) {
           this.logger?.warn({ err, repository: name }, 'storage usage: could not measure repository');
         }
@@ -125,71 +129,35 @@ export class StorageUsage {
   }
 
   private async scan(): Promise<void> {
+    const reporter = await this.reporter;
+    if (!reporter) return;
     const started = Date.now();
     try {
-      await this.walk(this.root, '');
+      for (const name of await (await this.storage).listRepositories()) {
+        // Measured only if no request changed it meanwhile (a later measurement would be fresher).
+        const usage = await reporter.repositoryUsage(name);
+        if (usage && !this.repositories.has(name)) this.setRepository(name, usage);
+      }
       this.complete = true;
       this.logger?.info(
         { repositories: this.repositories.size, bytes: this.bytes, uploadSessions: this.uploadSessions, durationMs: Date.now() - started },
         'storage usage measured',
       );
     } catch (err) {
-      this.logger?.warn({ err }, 'storage usage: startup walk failed; counters are partial');
+      this.logger?.warn({ err }, 'storage usage: startup pass failed; counters are partial');
     }
-  }
-
-  /** Every folder holding an `index.json` is a repository; names nest (`a/b`) below non-reserved folders. */
-  private async walk(dir: string, prefix: string): Promise<void> {
-    let entries: Dirent[];
-    try {
-      entries = await readdir(dir, { withFileTypes: true });
-    } catch (err) {
-      if (isMissing(err)) return;
-      throw err;
-    }
-    if (prefix !== '' && entries.some((e) => e.isFile() && e.name === 'index.json')) {
-      // Measured only if no request changed it meanwhile (a later measurement would be fresher).
-      const usage = await this.measure(prefix);
-      if (usage && !this.repositories.has(prefix)) this.setRepository(prefix, usage);
-    }
-    for (const entry of entries) {
-      // Name components start with [a-z0-9]: `.uploads`, `_blobstore` (dedupe) and `blobs` are never repositories.
-      if (!entry.isDirectory() || !/^[a-z0-9]/.test(entry.name) || entry.name === 'blobs') continue;
-      await this.walk(join(dir, entry.name), prefix === '' ? entry.name : `${prefix}/${entry.name}`);
-    }
-  }
-
-  /** The repository's files and sessions now; undefined when it does not exist. */
-  private async measure(repository: string): Promise<RepositoryUsage | undefined> {
-    const dir = join(this.root, repository);
-    const files = new Map<string, number>();
-    const index = await statFile(join(dir, 'index.json'));
-    if (!index) return undefined;
-    files.set(index.key, index.size);
-    const layout = await statFile(join(dir, 'oci-layout'));
-    if (layout) files.set(layout.key, layout.size);
-    for (const algorithm of await listDir(join(dir, 'blobs'))) {
-      const algDir = join(dir, 'blobs', algorithm);
-      const names = await listDir(algDir);
-      for (let i = 0; i < names.length; i += STAT_BATCH) {
-        const stats = await Promise.all(names.slice(i, i + STAT_BATCH).map((name) => statFile(join(algDir, name))));
-        for (const stat of stats) if (stat) files.set(stat.key, stat.size);
-      }
-    }
-    const uploadSessions = (await listDir(join(dir, '.uploads'))).filter((name) => UUID.test(name)).length;
-    return { files, uploadSessions };
   }
 
   private setRepository(name: string, usage: RepositoryUsage | undefined): void {
     const previous = this.repositories.get(name);
     if (previous) {
       this.uploadSessions -= previous.uploadSessions;
-      for (const key of previous.files.keys()) {
-        const inode = this.inodes.get(key);
-        if (!inode) continue;
-        if (--inode.refs === 0) {
-          this.inodes.delete(key);
-          this.bytes -= inode.size;
+      for (const key of previous.stored.keys()) {
+        const item = this.items.get(key);
+        if (!item) continue;
+        if (--item.refs === 0) {
+          this.items.delete(key);
+          this.bytes -= item.size;
         }
       }
       this.repositories.delete(name);
@@ -197,37 +165,13 @@ export class StorageUsage {
     if (!usage) return;
     this.repositories.set(name, usage);
     this.uploadSessions += usage.uploadSessions;
-    for (const [key, size] of usage.files) {
-      const inode = this.inodes.get(key);
-      if (inode) inode.refs++;
+    for (const [key, size] of usage.stored) {
+      const item = this.items.get(key);
+      if (item) item.refs++;
       else {
-        this.inodes.set(key, { size, refs: 1 });
+        this.items.set(key, { size, refs: 1 });
         this.bytes += size;
       }
     }
   }
-}
-
-async function statFile(path: string): Promise<{ key: string; size: number } | undefined> {
-  try {
-    const stat = await lstat(path, { bigint: true });
-    return stat.isFile() ? { key: `${stat.dev}:${stat.ino}`, size: Number(stat.size) } : undefined;
-  } catch (err) {
-    if (isMissing(err)) return undefined;
-    throw err;
-  }
-}
-
-async function listDir(path: string): Promise<string[]> {
-  try {
-    return await readdir(path);
-  } catch (err) {
-    if (isMissing(err)) return [];
-    throw err;
-  }
-}
-
-function isMissing(err: unknown): boolean {
-  const code = (err as NodeJS.ErrnoException | undefined)?.code;
-  return code === 'ENOENT' || code === 'ENOTDIR';
 }

@@ -18,7 +18,11 @@ async function readLines(file: string): Promise<Array<Record<string, unknown>>> 
   const deadline = Date.now() + 5000;
   for (;;) {
     const text = await readFile(file, 'utf8').catch(() => '');
-    if (text.endsWith('\n') || Date.now() > deadline) return text.split('\n').filter(Boolean).map((l) => JSON.parse(l) as Record<string, unknown>);
+    if (text.endsWith('\n') || Date.now() > deadline)
+      return text
+        .split('\n')
+        .filter(Boolean)
+        .map((l) => JSON.parse(l) as Record<string, unknown>);
     await new Promise((r) => setTimeout(r, 20));
   }
 }
@@ -27,14 +31,18 @@ describe('audit log', () => {
   it('writes one JSON line per mutating request: who, what, repository, digest, result', async () => {
     const h = await harness();
     const file = join(h.root, '..', `${h.root.split('/').pop()}-audit`, 'audit.log');
-    const ext = createExtensions({ rootDirectory: h.root, version: '1', auditFile: file });
+    const ext = createExtensions({ storage: h.storage, version: '1', auditFile: file });
     const api = await harness({ root: h.root, extraRoutes: ext.routes, authenticator });
     try {
       const image = await pushImage(api.handler, 'library/app', 'v1');
-      image.records.forEach((r) => ext.observe({ ...r, outcome: { ...r.outcome, identity: { username: 'alice', groups: [], method: 'basic' } } }));
+      for (const r of image.records) {
+        ext.observe({ ...r, outcome: { ...r.outcome, identity: { username: 'alice', groups: [], method: 'basic' } } });
+      }
       // Reads are not audited.
       ext.observe((await send(api.handler, 'GET', '/v2/library/app/manifests/v1')).record);
-      const del = await send(api.handler, 'DELETE', `/v2/library/app/manifests/${image.manifestDigest}`, { headers: { 'x-test-user': 'bob' } });
+      const del = await send(api.handler, 'DELETE', `/v2/library/app/manifests/${image.manifestDigest}`, {
+        headers: { 'x-test-user': 'bob' },
+      });
       assert.equal(del.status, 202);
       ext.observe(del.record);
       const failed = await send(api.handler, 'DELETE', '/v2/library/app/manifests/v1', { headers: { 'x-test-user': 'bob' } });
@@ -70,7 +78,10 @@ describe('audit log', () => {
       const layer = lines.find((l) => l['operation'] === 'completeUpload')!;
       assert.equal(layer['digest'], image.layerDigest);
       const deleted = lines.find((l) => l['operation'] === 'deleteManifest' && l['status'] === 202)!;
-      assert.deepEqual([deleted['user'], deleted['reference'], deleted['digest'], deleted['result']], ['bob', image.manifestDigest, image.manifestDigest, 'success']);
+      assert.deepEqual(
+        [deleted['user'], deleted['reference'], deleted['digest'], deleted['result']],
+        ['bob', image.manifestDigest, image.manifestDigest, 'success'],
+      );
       const refused = lines.find((l) => l['operation'] === 'deleteManifest' && l['status'] === 404)!;
       assert.deepEqual([refused['user'], refused['reference'], refused['result']], ['bob', 'v1', 'failure']);
       assert.equal(lines.at(-1)!['user'], 'anonymous');

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { fork } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { test } from 'node:test';
-import { clusterMetricsRenderer, shareRepositoryChanges, shareUploadSessions } from '../src/cluster.js';
+import { clusterMetricsRenderer, shareRepositoryChanges } from '../src/cluster.js';
 import { Registry as PromRegistry } from 'prom-client';
 import type { StorageUsage } from '../src/storage-usage.js';
 
@@ -10,12 +10,6 @@ import type { StorageUsage } from '../src/storage-usage.js';
 // worker between the primary's death and its own exit). Nothing it sends may crash it.
 if (process.argv[2] === 'closed-channel') {
   process.disconnect();
-  const sharing = shareUploadSessions();
-  sharing.connect(
-    () => undefined,
-    () => [{ kind: 'opened', client: 'c', uploadId: 'u', at: 1 }],
-  );
-  sharing.publish({ kind: 'closed', uploadId: 'u' });
   shareRepositoryChanges({ repositoryChanged: () => undefined } as unknown as StorageUsage).announce('repo');
   const render = clusterMetricsRenderer(new PromRegistry());
   render().then(
@@ -25,7 +19,6 @@ if (process.argv[2] === 'closed-channel') {
       process.exit(err.message.includes('no channel') ? 0 : 4);
     },
   );
-
 } else {
   test('a worker whose channel to the primary closed sends nothing and does not crash', async () => {
     const child = fork(fileURLToPath(import.meta.url), ['closed-channel'], { stdio: ['ignore', 'ignore', 'pipe', 'ipc'] });

@@ -3,6 +3,7 @@ import { after, before, describe, it } from 'node:test';
 import { Validator } from '@seriousme/openapi-schema-validator';
 import yaml from 'js-yaml';
 import { registryRoutes, type Authenticator, type OpenApiDocument, type RouteDefinition } from '@zotjs/core';
+import { OciLayoutStorage } from '@zotjs/storage-oci-layout';
 import { createExtensions, type Extensions } from '../src/index.js';
 import { harness, send, type Harness } from './support/registry.js';
 
@@ -28,8 +29,8 @@ describe('OpenAPI document and Swagger UI served by the registry', () => {
   let dispatched: readonly RouteDefinition[];
 
   before(async () => {
-    const root = (await harness()).root;
-    ext = createExtensions({ rootDirectory: root, version: '9.9.9', metrics: { enable: true }, basicAuth: true });
+    const { root, storage } = await harness();
+    ext = createExtensions({ storage, version: '9.9.9', metrics: { enable: true }, basicAuth: true });
     // Exactly what the handler dispatches on: the extra routes first, then the registry API.
     dispatched = [...ext.routes, ...registryRoutes];
     h = await harness({ root, extraRoutes: ext.routes, authenticator: strictAuth });
@@ -46,12 +47,24 @@ describe('OpenAPI document and Swagger UI served by the registry', () => {
     const doc = JSON.parse(res.body.toString()) as OpenApiDocument;
     const documented = documentedOperations(doc);
     for (const route of dispatched) {
-      assert.equal(documented.get(`${route.method} ${route.template}`), route.operationId, `${route.method} ${route.template} undocumented`);
+      assert.equal(
+        documented.get(`${route.method} ${route.template}`),
+        route.operationId,
+        `${route.method} ${route.template} undocumented`,
+      );
     }
     const routed = new Set(dispatched.map((r) => `${r.method} ${r.template}`));
     for (const key of documented.keys()) assert.ok(routed.has(key), `${key} is documented but not routed`);
     assert.equal(documented.size, dispatched.length);
-    for (const key of ['GET /livez', 'GET /readyz', 'GET /startupz', 'GET /metrics', 'GET /v2/_catalog', 'GET /v2/{name}/referrers/{digest}', 'GET /swagger/']) {
+    for (const key of [
+      'GET /livez',
+      'GET /readyz',
+      'GET /startupz',
+      'GET /metrics',
+      'GET /v2/_catalog',
+      'GET /v2/{name}/referrers/{digest}',
+      'GET /swagger/',
+    ]) {
       assert.ok(documented.has(key), key);
     }
     assert.equal(doc.info.version, '9.9.9');
@@ -73,7 +86,10 @@ describe('OpenAPI document and Swagger UI served by the registry', () => {
   });
 
   it('serves Swagger UI from this origin only, pointed at our document, without the external validator', async () => {
-    for (const [page, documentUrl] of [['/swagger/', '../openapi.json'], ['/swagger/v2/', '../../openapi.json']] as const) {
+    for (const [page, documentUrl] of [
+      ['/swagger/', '../openapi.json'],
+      ['/swagger/v2/', '../../openapi.json'],
+    ] as const) {
       const res = await send(h.handler, 'GET', page);
       assert.equal(res.status, 200, page);
       assert.match(res.headers['Content-Type']!, /^text\/html/);
@@ -101,7 +117,12 @@ describe('OpenAPI document and Swagger UI served by the registry', () => {
     assert.deepEqual([r1.status, r1.headers['Location']], [301, 'swagger/']);
     const r2 = await send(h.handler, 'GET', '/swagger/v2');
     assert.deepEqual([r2.status, r2.headers['Location']], [301, 'v2/']);
-    for (const path of ['/swagger/package.json', '/swagger/..%2Fpackage.json', '/swagger/%2e%2e%2f%2e%2e%2fetc%2fpasswd', '/swagger/swagger-ui.js.map']) {
+    for (const path of [
+      '/swagger/package.json',
+      '/swagger/..%2Fpackage.json',
+      '/swagger/%2e%2e%2f%2e%2e%2fetc%2fpasswd',
+      '/swagger/swagger-ui.js.map',
+    ]) {
       const res = await send(h.handler, 'GET', path);
       assert.equal(res.status, 404, path);
       assert.equal(JSON.parse(res.body.toString()).errors[0].code, 'NAME_UNKNOWN');
@@ -119,7 +140,7 @@ describe('OpenAPI document and Swagger UI served by the registry', () => {
 describe('http.swagger: false', () => {
   it('serves neither the document nor the UI, and keeps health and the API', async () => {
     const h = await harness();
-    const ext = createExtensions({ rootDirectory: h.root, version: '1', swagger: false });
+    const ext = createExtensions({ storage: h.storage, version: '1', swagger: false });
     const h2 = await harness({ root: h.root, extraRoutes: ext.routes });
     try {
       for (const path of ['/openapi.json', '/openapi.yaml', '/swagger/', '/swagger/v2/']) {
@@ -148,7 +169,7 @@ describe('http.swagger: false', () => {
         return { status: 200, headers: {} };
       },
     };
-    const ext = createExtensions({ rootDirectory: h.root, version: '1', otherRoutes: () => [other] });
+    const ext = createExtensions({ storage: h.storage, version: '1', otherRoutes: () => [other] });
     const h2 = await harness({ root: h.root, extraRoutes: [...ext.routes, other] });
     try {
       const doc = JSON.parse((await send(h2.handler, 'GET', '/openapi.json')).body.toString()) as OpenApiDocument;
@@ -160,13 +181,14 @@ describe('http.swagger: false', () => {
   });
 
   it('refuses a metrics path that is not a plain path outside /v2/, or that another route has', () => {
+    const nowhere = new OciLayoutStorage({ rootDirectory: '/nonexistent' });
     for (const path of ['metrics', '/v2/metrics', '/a/{b}', '/a b', '/livez']) {
-      assert.throws(() => createExtensions({ rootDirectory: '/nonexistent', version: '1', metrics: { path } }), /path|two routes/, path);
+      assert.throws(() => createExtensions({ storage: nowhere, version: '1', metrics: { path } }), /path|two routes/, path);
     }
-    const ext = createExtensions({ rootDirectory: '/nonexistent', version: '1', metrics: { path: '/ops/prometheus' } });
+    const ext = createExtensions({ storage: nowhere, version: '1', metrics: { path: '/ops/prometheus' } });
     assert.ok(ext.routes.some((r) => r.template === '/ops/prometheus' && r.operationId === 'getMetrics'));
-    const off = createExtensions({ rootDirectory: '/nonexistent', version: '1', metrics: { enable: false } });
+    const off = createExtensions({ storage: nowhere, version: '1', metrics: { enable: false } });
     assert.ok(!off.routes.some((r) => r.operationId === 'getMetrics'));
-    assert.ok(!createExtensions({ rootDirectory: '/nonexistent', version: '1' }).routes.some((r) => r.operationId === 'getMetrics'));
+    assert.ok(!createExtensions({ storage: nowhere, version: '1' }).routes.some((r) => r.operationId === 'getMetrics'));
   });
 });

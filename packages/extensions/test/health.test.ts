@@ -3,13 +3,14 @@ import { mkdir, readdir, rename, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import type { Authenticator } from '@zotjs/core';
+import { OciLayoutStorage } from '@zotjs/storage-oci-layout';
 import { createExtensions, StorageHealth } from '../src/index.js';
 import { harness, send, tempDir } from './support/registry.js';
 
 describe('health probes', () => {
   it('are ready once the storage is writable, and stop being ready when it is gone', async () => {
     const h = await harness();
-    const ext = createExtensions({ rootDirectory: h.root, version: '1', healthIntervalMs: 60_000 });
+    const ext = createExtensions({ storage: h.storage, version: '1', healthIntervalMs: 60_000 });
     const api = await harness({ root: h.root, extraRoutes: ext.routes });
     try {
       // Before the first check: live, but neither started nor ready.
@@ -26,7 +27,10 @@ describe('health probes', () => {
       assert.equal(ready.headers['Cache-Control'], 'no-store');
       assert.equal((await send(api.handler, 'GET', '/startupz')).status, 200);
       // The probe file never stays behind.
-      assert.deepEqual((await readdir(h.root)).filter((n) => n.startsWith('.zot-health')), []);
+      assert.deepEqual(
+        (await readdir(h.root)).filter((n) => n.startsWith('.zot-health')),
+        [],
+      );
 
       // The storage folder disappears (unmounted volume): not ready, still started and live.
       const moved = `${h.root}-moved`;
@@ -51,7 +55,7 @@ describe('health probes', () => {
 
   it('answer from memory: well under a millisecond each', async () => {
     const h = await harness();
-    const ext = createExtensions({ rootDirectory: h.root, version: '1', healthIntervalMs: 60_000 });
+    const ext = createExtensions({ storage: h.storage, version: '1', healthIntervalMs: 60_000 });
     const api = await harness({ root: h.root, extraRoutes: ext.routes });
     try {
       await ext.start();
@@ -73,7 +77,7 @@ describe('health probes', () => {
     const dir = await tempDir();
     const file = join(dir, 'not-a-folder');
     await writeFile(file, 'x');
-    const health = new StorageHealth({ rootDirectory: file, intervalMs: 60_000 });
+    const health = new StorageHealth({ storage: new OciLayoutStorage({ rootDirectory: file }), intervalMs: 60_000 });
     try {
       await health.start();
       assert.deepEqual([health.state.ok, health.state.reason], [false, 'ENOTDIR']);
@@ -87,7 +91,7 @@ describe('health probes', () => {
   it('checks in the background on its own', async () => {
     const dir = await tempDir();
     const root = join(dir, 'data');
-    const health = new StorageHealth({ rootDirectory: root, intervalMs: 20 });
+    const health = new StorageHealth({ storage: new OciLayoutStorage({ rootDirectory: root }), intervalMs: 20 });
     try {
       await health.start();
       assert.equal(health.state.ok, false);
@@ -112,7 +116,7 @@ describe('health probes', () => {
       challenge: () => 'Basic realm="x"',
     };
     const h = await harness();
-    const ext = createExtensions({ rootDirectory: h.root, version: '1', basicAuth: true, healthIntervalMs: 60_000 });
+    const ext = createExtensions({ storage: h.storage, version: '1', basicAuth: true, healthIntervalMs: 60_000 });
     const api = await harness({ root: h.root, extraRoutes: ext.routes, authenticator });
     try {
       await ext.start();

@@ -3,6 +3,7 @@ import { readdir, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import type { Authenticator } from '@zotjs/core';
+import { OciLayoutStorage } from '@zotjs/storage-oci-layout';
 import { createExtensions, RegistryMetrics, StorageUsage } from '../src/index.js';
 import { harness, pushImage, send } from './support/registry.js';
 
@@ -38,13 +39,13 @@ async function diskBytes(dir: string, seen = new Set<string>()): Promise<number>
 describe('Prometheus metrics', () => {
   it('count requests by route template, bytes pushed and pulled, repositories, storage and sessions', async () => {
     const h = await harness();
-    const ext = createExtensions({ rootDirectory: h.root, version: '1', metrics: { enable: true }, healthIntervalMs: 60_000 });
+    const ext = createExtensions({ storage: h.storage, version: '1', metrics: { enable: true }, healthIntervalMs: 60_000 });
     const api = await harness({ root: h.root, extraRoutes: ext.routes });
     try {
       await ext.start();
       await ext.usage.start();
       const image = await pushImage(api.handler, 'library/app', 'v1', 10_000);
-      image.records.forEach((r) => ext.observe(r));
+      for (const r of image.records) ext.observe(r);
       const pull = await send(api.handler, 'GET', `/v2/library/app/blobs/${image.layerDigest}`);
       ext.observe(pull.record);
       const missing = await send(api.handler, 'GET', '/v2/library/app/manifests/nope');
@@ -99,7 +100,7 @@ describe('Prometheus metrics', () => {
     };
     const h = await harness();
     const ext = createExtensions({
-      rootDirectory: h.root,
+      storage: h.storage,
       version: '1',
       metrics: { requireUser: { challenge: 'Basic realm="zot"', users: ['prometheus'] } },
     });
@@ -140,7 +141,7 @@ describe('storage usage', () => {
       // A session left open.
       assert.equal((await send(h.handler, 'POST', '/v2/b/blobs/uploads/')).status, 202);
 
-      const usage = new StorageUsage({ rootDirectory: h.root });
+      const usage = new StorageUsage({ storage: h.storage });
       assert.equal(usage.snapshot().complete, false);
       await usage.start();
       const snap = usage.snapshot();
@@ -169,7 +170,7 @@ describe('storage usage', () => {
   });
 
   it('copes with an empty or missing storage root', async () => {
-    const usage = new StorageUsage({ rootDirectory: '/nonexistent/zot-ts-test' });
+    const usage = new StorageUsage({ storage: new OciLayoutStorage({ rootDirectory: '/nonexistent/zot-ts-test' }) });
     await usage.start();
     assert.deepEqual(usage.snapshot(), { repositories: 0, bytes: 0, uploadSessions: 0, complete: true });
   });

@@ -1,8 +1,14 @@
-import { createRegistryHandler, templatePattern, type HandlerOptions, type Logger, type RegistryHandler, type RequestRecord } from '@zotjs/core';
+import {
+  createRegistryHandler,
+  templatePattern,
+  type HandlerOptions,
+  type Logger,
+  type RegistryHandler,
+  type RequestRecord,
+} from '@zotjs/core';
 import type { Context, Middleware, Next } from 'koa';
-import { exchangeServer, nodeWriter, type Exchange, type ResponseWriter } from './exchange.js';
+import { exchangeServer, nodeWriter, type Exchange, type ResponseWriter } from '@zotjs/server/adapter';
 import { applyResponse } from './translate.js';
-
 
 export interface AdapterOptions {
   /** Where the one-line-per-request log goes (pino, or anything with its shape). None: no request log. */
@@ -23,8 +29,9 @@ export interface AdapterOptions {
   respondDirectly?: boolean;
   /**
    * Run a young-generation garbage collection after every this many bytes of request body, so
-   * the buffers node's HTTP parser copies each body segment into are freed while young (see
-   * body-buffer-reclaimer.ts). Default 0 (never) here; `createServer` uses 8 MiB.
+   * the buffers node's HTTP parser copies each body segment into are freed while young (default
+   * 0: never; measured in zot-ts's bench/README.md). Needs a process started with
+   * `node --expose-gc`: without it `registryMiddleware` throws.
    */
   reclaimBodyBuffersEvery?: number;
 }

@@ -1,96 +1,29 @@
-import type { IncomingMessage, ServerResponse } from 'node:http';
 import { Readable } from 'node:stream';
-import type { TLSSocket } from 'node:tls';
 import type { RegistryRequest, RegistryResponse } from '@zotjs/core';
+import { registryRequestOf } from '@zotjs/server/adapter';
 import type { Context } from 'koa';
-import type { Exchange } from './exchange.js';
-
-/**
- * Node's headers as the core wants them: lowercase names, one string each. Node already joins
- * repeated headers into one string except `set-cookie` (always an array), so only a request
- * carrying that one needs a copy.
- */
-export function flattenHeaders(headers: IncomingMessage['headers']): Record<string, string | undefined> {
-  if (headers['set-cookie'] === undefined) return headers as Record<string, string | undefined>;
-  const flat: Record<string, string | undefined> = {};
-  for (const [name, value] of Object.entries(headers)) {
-    flat[name] = Array.isArray(value) ? value.join(', ') : value;
-  }
-  return flat;
-}
-
-/** The verified client certificate's subject CN, when the connection is mutual TLS. */
-export function clientCertificateOf(req: IncomingMessage): RegistryRequest['clientCertificate'] {
-  const socket = req.socket as Partial<TLSSocket>;
-  if (!socket.encrypted || !socket.authorized || typeof socket.getPeerCertificate !== 'function') return undefined;
-  const cert = socket.getPeerCertificate();
-  if (!cert || Object.keys(cert).length === 0) return undefined;
-  const cn = cert.subject?.CN;
-  const commonName = Array.isArray(cn) ? cn[0] : cn;
-  return commonName === undefined ? {} : { subjectCommonName: commonName };
-}
 
 /**
  * The core's view of a Koa request. `abort` is the signal that tells storage the client went
- * away, or something that makes it on first use (the middleware's LazyAbort).
+ * away, or something that makes it on first use (the exchange's LazyAbort).
  */
-export function toRegistryRequest(ctx: Context, body: Readable | undefined, abort: AbortSignal | { readonly signal: AbortSignal }): RegistryRequest {
-  return registryRequestOf(
-    // ctx.path is the raw (not percent-decoded) pathname, relative to any mount prefix.
-    { req: ctx.req, method: ctx.method, path: ctx.path, querystring: ctx.querystring, remoteAddress: ctx.ip || ctx.req.socket.remoteAddress },
-    body,
-    abort,
-  );
-}
-
-/** The core's view of a request, from its parts (see exchange.ts). */
-export function registryRequestOf(
-  exchange: Pick<Exchange, 'req' | 'method' | 'path' | 'querystring' | 'remoteAddress'>,
+export function toRegistryRequest(
+  ctx: Context,
   body: Readable | undefined,
   abort: AbortSignal | { readonly signal: AbortSignal },
 ): RegistryRequest {
-  return new NodeRegistryRequest(exchange, body, abort);
-}
-
-/**
- * A request whose parts are made when first read: most requests (manifest and blob reads) never
- * look at the query, and the abort signal is only made when storage asks for it. One class, so
- * every request has the same shape for V8.
- */
-class NodeRegistryRequest implements RegistryRequest {
-  readonly method: string;
-  readonly path: string;
-  readonly headers: Readonly<Record<string, string | undefined>>;
-  readonly body: Readable | undefined;
-  readonly remoteAddress: string | undefined;
-  readonly clientCertificate: RegistryRequest['clientCertificate'];
-  private readonly querystring: string;
-  private parsedQuery: URLSearchParams | undefined;
-  private readonly abort: AbortSignal | { readonly signal: AbortSignal };
-
-  constructor(
-    exchange: Pick<Exchange, 'req' | 'method' | 'path' | 'querystring' | 'remoteAddress'>,
-    body: Readable | undefined,
-    abort: AbortSignal | { readonly signal: AbortSignal },
-  ) {
-    this.method = exchange.method;
-    this.path = exchange.path;
-    this.headers = flattenHeaders(exchange.req.headers);
-    this.body = body;
-    this.remoteAddress = exchange.remoteAddress || undefined;
-    this.clientCertificate = clientCertificateOf(exchange.req);
-    this.querystring = exchange.querystring;
-    this.parsedQuery = undefined;
-    this.abort = abort;
-  }
-
-  get query(): URLSearchParams {
-    return (this.parsedQuery ??= new URLSearchParams(this.querystring));
-  }
-
-  get signal(): AbortSignal {
-    return this.abort instanceof AbortSignal ? this.abort : this.abort.signal;
-  }
+  return registryRequestOf(
+    // ctx.path is the raw (not percent-decoded) pathname, relative to any mount prefix.
+    {
+      req: ctx.req,
+      method: ctx.method,
+      path: ctx.path,
+      querystring: ctx.querystring,
+      remoteAddress: ctx.ip || ctx.req.socket.remoteAddress,
+    },
+    body,
+    abort,
+  );
 }
 
 /**
@@ -112,25 +45,7 @@ export function applyResponse(ctx: Context, response: RegistryResponse, body: Re
   if (response.headers['Content-Type'] === undefined && ctx.method !== 'HEAD') res.removeHeader('Content-Type');
   // Straight to node (what ctx.set does for a string value, minus two layers of delegation).
   for (const name in response.headers) res.setHeader(name, response.headers[name]!);
+  if (response.cookies?.length) res.setHeader('Set-Cookie', [...response.cookies]);
 }
 
 const EMPTY = Buffer.alloc(0);
-
-// Statuses that never carry a body (node and Koa send none either).
-const BODILESS = new Set([204, 304]);
-
-/**
- * Writes a response whose body (if any) is in memory to node's response in one go: the status
- * line and headers are built once, without the per-header bookkeeping of `setHeader` or Koa's
- * body inference. The headers are exactly the core's, plus a Content-Length the core left out.
- */
-export function writeDirectly(res: ServerResponse, method: string, response: RegistryResponse, body: Uint8Array | undefined): void {
-  let headers = response.headers;
-  if (headers['Content-Length'] === undefined && method !== 'HEAD' && !BODILESS.has(response.status)) {
-    // Known now: without it node would fall back to chunked encoding.
-    headers = { ...headers, 'Content-Length': String(body?.byteLength ?? 0) };
-  }
-  res.writeHead(response.status, headers);
-  if (body !== undefined && method !== 'HEAD' && !BODILESS.has(response.status)) res.end(body);
-  else res.end();
-}

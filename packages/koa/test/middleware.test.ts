@@ -10,9 +10,9 @@ import { createRegistryHandler, Registry, type RouteDefinition } from '@zotjs/co
 import { OciLayoutStorage } from '@zotjs/storage-oci-layout';
 import Koa from 'koa';
 import { pino } from 'pino';
-import { createRequestListener, registryMiddleware } from '../src/index.js';
-import { splitTarget } from '../src/request-listener.js';
-import { send, sha256 } from './helpers/harness.js';
+import { createRequestListener } from '@zotjs/server';
+import { registryMiddleware } from '../src/index.js';
+import { send, sha256 } from './helpers/http.js';
 
 async function listen(app: Koa): Promise<{ server: Server; url: string }> {
   const server = createServer(app.callback());
@@ -39,7 +39,12 @@ const livez: RouteDefinition = {
   action: 'none',
   responses: { 200: 'alive' },
   async handle() {
-    return { status: 200, headers: { 'Content-Type': 'text/plain', 'Content-Length': '2' }, body: Buffer.from('ok') };
+    return {
+      status: 200,
+      headers: { 'Content-Type': 'text/plain', 'Content-Length': '2' },
+      cookies: ['probe=1; SameSite=Strict', 'seen=yes'],
+      body: Buffer.from('ok'),
+    };
   },
 };
 
@@ -97,6 +102,7 @@ describe('registryMiddleware inside an existing Koa app', () => {
     const live = await send(`${url}/livez`);
     assert.equal(live.status, 200);
     assert.equal(live.body.toString(), 'ok');
+    assert.deepEqual(live.headers['set-cookie'], ['probe=1; SameSite=Strict', 'seen=yes'], 'each cookie its own Set-Cookie line');
 
     const data = 'embedded blob';
     const push = await send(`${url}/v2/app/repo/blobs/uploads/?digest=${sha256(data)}`, { method: 'POST', body: data });
@@ -179,9 +185,20 @@ describe('respondDirectly and the plain node listener: the same answers as throu
   test('status, headers and body agree for answers with and without bodies, errors included', async () => {
     const blob = Buffer.from('direct or through koa');
     const digest = sha256(blob);
-    const manifest = Buffer.from(JSON.stringify({ schemaVersion: 2, mediaType: 'application/vnd.oci.image.manifest.v1+json', config: { mediaType: 'application/vnd.oci.empty.v1+json', digest, size: blob.length }, layers: [] }));
+    const manifest = Buffer.from(
+      JSON.stringify({
+        schemaVersion: 2,
+        mediaType: 'application/vnd.oci.image.manifest.v1+json',
+        config: { mediaType: 'application/vnd.oci.empty.v1+json', digest, size: blob.length },
+        layers: [],
+      }),
+    );
     await send(`${urls[0]}/v2/direct/blobs/uploads/?digest=${digest}`, { method: 'POST', body: blob });
-    const put = await send(`${urls[0]}/v2/direct/manifests/v1`, { method: 'PUT', body: manifest, headers: { 'Content-Type': 'application/vnd.oci.image.manifest.v1+json' } });
+    const put = await send(`${urls[0]}/v2/direct/manifests/v1`, {
+      method: 'PUT',
+      body: manifest,
+      headers: { 'Content-Type': 'application/vnd.oci.image.manifest.v1+json' },
+    });
     assert.equal(put.status, 201);
     const requests: Array<[string, string, Buffer?]> = [
       ['GET', '/v2/'],
@@ -222,43 +239,6 @@ describe('respondDirectly and the plain node listener: the same answers as throu
       assert.equal(session.status, 202);
       assert.deepEqual(Object.keys(session.headers).sort(), Object.keys(sessions[0]!.headers).sort());
       assert.equal(session.headers['content-length'], '0');
-    }
-  });
-});
-
-describe('createRequestListener', () => {
-  test('splits origin-form and absolute-form targets into the raw path and the query', () => {
-    assert.deepEqual(splitTarget('/v2/a/tags/list?n=10&last=b'), { path: '/v2/a/tags/list', querystring: 'n=10&last=b' });
-    assert.deepEqual(splitTarget('/v2/'), { path: '/v2/', querystring: '' });
-    assert.deepEqual(splitTarget('/v2/a%2Fb/tags/list'), { path: '/v2/a%2Fb/tags/list', querystring: '' }, 'not percent-decoded');
-    assert.deepEqual(splitTarget('http://registry.example:5000/v2/x/manifests/latest?q=1'), { path: '/v2/x/manifests/latest', querystring: 'q=1' });
-    assert.deepEqual(splitTarget('*'), { path: '*', querystring: '' });
-  });
-
-  test('a handler that throws gets the spec\'s 500 JSON body and an error log line without details for the client', async () => {
-    const logs = memoryLogger();
-    const server = createServer(
-      createRequestListener(
-        async () => {
-          throw new Error('secret internal detail');
-        },
-        { logger: logs.logger },
-      ),
-    );
-    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-    try {
-      const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
-      const res = await send(`${url}/v2/`);
-      assert.equal(res.status, 500);
-      assert.equal(res.headers['content-type'], 'application/json');
-      assert.equal(JSON.parse(res.body.toString()).errors[0].code, 'INTERNAL_ERROR');
-      assert.ok(!res.body.toString().includes('secret'), 'no internals in the body');
-      const head = await send(`${url}/v2/`, { method: 'HEAD' });
-      assert.equal(head.status, 500);
-      assert.equal(head.body.length, 0);
-      assert.match(logs.text(), /unhandled error/);
-    } finally {
-      server.close();
     }
   });
 });

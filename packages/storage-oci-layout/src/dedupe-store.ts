@@ -1,8 +1,8 @@
 import { randomBytes } from 'node:crypto';
-import { link, readdir, rename, rm, stat, unlink, utimes } from 'node:fs/promises';
+import { link, rename, rm, stat, unlink } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { DigestAlgorithms, tryParseDigest } from '@zotjs/core';
-import { ensureDir, errorCode, isNotFound } from './fs-util.js';
+import { ensureDir, errorCode, isNotFound, listDir, touch } from './fs-util.js';
 import type { LayoutPaths } from './paths.js';
 
 /**
@@ -92,19 +92,5 @@ export class DedupeStore {
       }
     }
     return removed;
-  }
-}
-
-export async function touch(file: string): Promise<void> {
-  const now = new Date();
-  await utimes(file, now, now);
-}
-
-export async function listDir(dir: string): Promise<string[]> {
-  try {
-    return await readdir(dir);
-  } catch (err) {
-    if (isNotFound(err)) return [];
-    throw err;
   }
 }

@@ -61,7 +61,10 @@ export class FileAppendStream extends Writable {
     const finish = (): void => {
       const fd = this.fd;
       this.fd = -1;
-      if (fd < 0) return callback(error);
+      if (fd < 0) {
+        callback(error);
+        return;
+      }
       if (!error && this.flushEvery > 0 && this.unflushed > 0) {
         // The tail of this append is flushed while the client sends its next chunk; the
         // descriptor goes with it. The commit's own fsync is what a blob waits for.

@@ -44,7 +44,11 @@ describe('OCI layout: deduplication with hard links', () => {
     assert.equal((await stat(storage.paths.storeBlob(digest))).ino, inodes[0]);
     for (const repo of repos) {
       assert.deepEqual(await readFile(storage.paths.blob(repo, digest)), data);
-      assert.deepEqual(await readdir(join(storage.paths.repository(repo), '.uploads')).then((n) => n.filter((x) => !x.endsWith('.lock'))), [], 'no upload or temp file left');
+      assert.deepEqual(
+        await readdir(join(storage.paths.repository(repo), '.uploads')).then((n) => n.filter((x) => !x.endsWith('.lock'))),
+        [],
+        'no upload or temp file left',
+      );
     }
     assert.deepEqual((await storage.listRepositories()).sort(), ['one', 'team/three', 'two'], 'the store is not a repository');
   });

@@ -29,8 +29,7 @@ async function collect(stream: Readable): Promise<Buffer> {
   return Buffer.concat(chunks);
 }
 
-const isClosed = (fd: number): Promise<boolean> =>
-  new Promise((resolve) => fstat(fd, (err) => resolve(err?.code === 'EBADF')));
+const isClosed = (fd: number): Promise<boolean> => new Promise((resolve) => fstat(fd, (err) => resolve(err?.code === 'EBADF')));
 
 describe('OCI layout: FileReadStream (read-ahead blob reads)', () => {
   const MiB = 1024 * 1024;

@@ -93,7 +93,10 @@ describe('gc racing pushes on the OCI layout', () => {
           await registry.putManifest('race', `r${round}`, manifest, MediaTypes.ociManifest);
           accepted.push({ tag: `r${round}`, blobs: [sha256(config), sha256(layer), sha256(manifest)] });
         } catch (err) {
-          assert.ok(err instanceof RegistryError && err.code === 'MANIFEST_BLOB_UNKNOWN', `only MANIFEST_BLOB_UNKNOWN may fail a push: ${String(err)}`);
+          assert.ok(
+            err instanceof RegistryError && err.code === 'MANIFEST_BLOB_UNKNOWN',
+            `only MANIFEST_BLOB_UNKNOWN may fail a push: ${String(err)}`,
+          );
           refused += 1;
         }
       }

@@ -8,18 +8,23 @@ import { test } from 'node:test';
 import { REF_NAME_ANNOTATION, type Descriptor, type RepositoryIndex } from '@zotjs/core';
 import { OciLayoutStorage } from '../src/index.js';
 
-const tag = (name: string) => (index: RepositoryIndex): RepositoryIndex => {
-  const entry: Descriptor = {
-    mediaType: 'application/vnd.oci.image.manifest.v1+json',
-    digest: `sha256:${name.padEnd(64, '0').slice(0, 64).replace(/[^0-9a-f]/g, 'a')}`,
-    size: 2,
-    annotations: { [REF_NAME_ANNOTATION]: name },
+const tag =
+  (name: string) =>
+  (index: RepositoryIndex): RepositoryIndex => {
+    const entry: Descriptor = {
+      mediaType: 'application/vnd.oci.image.manifest.v1+json',
+      digest: `sha256:${name
+        .padEnd(64, '0')
+        .slice(0, 64)
+        .replace(/[^0-9a-f]/g, 'a')}`,
+      size: 2,
+      annotations: { [REF_NAME_ANNOTATION]: name },
+    };
+    return { ...index, manifests: [...index.manifests, entry] };
   };
-  return { ...index, manifests: [...index.manifests, entry] };
-};
 const tags = (index: RepositoryIndex | undefined) => index?.manifests.map((m) => m.annotations?.[REF_NAME_ANNOTATION]) ?? [];
 
-test('indexRevalidateMs: own writes at once, another process\'s within the window, none lost', async (t) => {
+test("indexRevalidateMs: own writes at once, another process's within the window, none lost", async (t) => {
   const rootDirectory = await mkdtemp(join(tmpdir(), 'zot-index-cache-'));
   t.after(() => rm(rootDirectory, { recursive: true, force: true }));
   const server = new OciLayoutStorage({ rootDirectory, indexRevalidateMs: 300, watch: false });
@@ -49,7 +54,7 @@ async function eventually(check: () => Promise<boolean>, what: string): Promise<
   assert.fail(`never happened: ${what}`);
 }
 
-test('watch (default): cached index and blob sizes need no stat, and follow any process\'s changes', async (t) => {
+test("watch (default): cached index and blob sizes need no stat, and follow any process's changes", async (t) => {
   const rootDirectory = await mkdtemp(join(tmpdir(), 'zot-index-watch-'));
   t.after(() => rm(rootDirectory, { recursive: true, force: true }));
   const server = new OciLayoutStorage({ rootDirectory });

@@ -49,7 +49,12 @@ export class BlobGuard {
   async touch(repository: string, digest: string): Promise<boolean> {
     if ((await this.size(this.keys.blob(repository, digest))) === undefined) return false;
     await this.client.send(
-      new PutObjectCommand({ Bucket: this.bucket, Key: this.keys.touchRecord(repository, digest), Body: Buffer.alloc(0), ContentLength: 0 }),
+      new PutObjectCommand({
+        Bucket: this.bucket,
+        Key: this.keys.touchRecord(repository, digest),
+        Body: Buffer.alloc(0),
+        ContentLength: 0,
+      }),
     );
     return this.settled(repository, digest);
   }

@@ -21,10 +21,13 @@ export function ifMatchValue(style: ConditionalStyle, etag: string): string | un
 export async function probeConditionalWrites(client: S3Client, bucket: string, key: string): Promise<ConditionalStyle> {
   const put = async (body: string, condition: { IfMatch?: string; IfNoneMatch?: string } = {}): Promise<string | undefined> => {
     try {
-      const out = await client.send(new PutObjectCommand({ Bucket: bucket, Key: key, Body: body, ContentLength: Buffer.byteLength(body), ...condition }));
+      const out = await client.send(
+        new PutObjectCommand({ Bucket: bucket, Key: key, Body: body, ContentLength: Buffer.byteLength(body), ...condition }),
+      );
       return out.ETag ?? '';
     } catch (err) {
-      if (isConditionFailed(err) || (err as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode === 501) return undefined;
+      if (isConditionFailed(err) || (err as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode === 501)
+        return undefined;
       throw err;
     }
   };

@@ -1,5 +1,5 @@
 import { GetObjectCommand, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
-import { KeyedMutex, emptyIndex, type IndexUpdate, type RepositoryIndex } from '@zotjs/core';
+import { KeyedMutex, emptyIndex, parseIndex, type IndexUpdate, type RepositoryIndex } from '@zotjs/core';
 import { ifMatchValue, type ConditionalStyle } from './conditional.js';
 import type { KeyLayout } from './keys.js';
 import { isConditionFailed, isNotFound, isNotModified, sleep } from './s3-util.js';
@@ -96,27 +96,29 @@ export class IndexStore {
   private async write(repository: string, index: RepositoryIndex, etag: string | undefined, style: ConditionalStyle): Promise<void> {
     if (etag === undefined) {
       await this.client.send(
-        new PutObjectCommand({ Bucket: this.bucket, Key: this.keys.layoutFile(repository), Body: OCI_LAYOUT, ContentLength: OCI_LAYOUT.length, ContentType: 'application/json' }),
+        new PutObjectCommand({
+          Bucket: this.bucket,
+          Key: this.keys.layoutFile(repository),
+          Body: OCI_LAYOUT,
+          ContentLength: OCI_LAYOUT.length,
+          ContentType: 'application/json',
+        }),
       );
     }
     const body = Buffer.from(JSON.stringify(index));
     const condition = etag === undefined ? (style === 'none' ? {} : { IfNoneMatch: '*' }) : { IfMatch: ifMatchValue(style, etag) };
     const out = await this.client.send(
-      new PutObjectCommand({ Bucket: this.bucket, Key: this.keys.index(repository), Body: body, ContentLength: body.length, ContentType: 'application/json', ...condition }),
+      new PutObjectCommand({
+        Bucket: this.bucket,
+        Key: this.keys.index(repository),
+        Body: body,
+        ContentLength: body.length,
+        ContentType: 'application/json',
+        ...condition,
+      }),
     );
     this.known.add(repository);
     if (out.ETag) this.cache.set(repository, { etag: out.ETag, index });
     else this.cache.delete(repository);
   }
-}
-
-function parseIndex(text: string, repository: string): RepositoryIndex {
-  try {
-    const index = JSON.parse(text) as RepositoryIndex;
-    if (index && Array.isArray(index.manifests)) return index;
-  } catch {
-    // fall through
-  }
-  // index.json is only ever replaced whole, so this means someone edited it by hand.
-  throw new Error(`index.json of repository ${repository} is not a valid image index`);
 }

@@ -1,32 +1,35 @@
 import { randomBytes } from 'node:crypto';
-import { Readable, addAbortSignal } from 'node:stream';
-import {
-  DeleteObjectCommand,
-  GetObjectCommand,
-  HeadObjectCommand,
-  ListObjectsV2Command,
-  PutObjectCommand,
-  type S3Client,
-} from '@aws-sdk/client-s3';
+import { type Readable, addAbortSignal } from 'node:stream';
+import { DeleteObjectCommand, GetObjectCommand, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
 import {
   DigestAlgorithms,
   tryParseDigest,
   type BlobEntry,
+  type BlobRedirects,
   type DeleteBlobOptions,
+  type HealthProbe,
   type IndexUpdate,
+  type LeftoverRemoval,
   type ReadBlobOptions,
   type RegistryStorage,
   type RepositoryIndex,
+  type RepositoryUsage,
+  type StorageCapabilities,
   type UploadDigest,
+  type UploadDigests,
   type UploadEntry,
   type UploadInfo,
+  type UsageReporting,
 } from '@zotjs/core';
 import { probeConditionalWrites, type ConditionalStyle } from './conditional.js';
 import { BlobGuard } from './blob-guard.js';
+import { Bucket } from './bucket.js';
 import { ObjectCopier } from './copier.js';
+import { BucketProbe } from './health-probe.js';
 import { IndexStore } from './index-store.js';
 import { KeyLayout, TOUCH_PREFIX, UPLOADS } from './keys.js';
+import { removeLeftovers } from './leftovers.js';
 import {
   DEFAULT_PART_SIZE,
   DEFAULT_REDIRECT_EXPIRY,
@@ -37,6 +40,7 @@ import {
 } from './options.js';
 import { createClient, isNotFound, mapLimit } from './s3-util.js';
 import { UploadSessions } from './uploads.js';
+import { measureRepository } from './usage.js';
 
 // The store's answer to the conditional-write probe, shared by instances on the same bucket.
 const probes = new Map<string, Promise<ConditionalStyle>>();
@@ -54,11 +58,19 @@ function probeOnce(storeId: string, probe: () => Promise<ConditionalStyle>): Pro
  * A {@link RegistryStorage} on an S3-compatible object store. Object keys mirror the OCI image layout
  * (`<root>/<repo>/index.json`, `<root>/<repo>/blobs/sha256/<hex>`), and everything, upload sessions
  * included, lives in the bucket: any number of registry replicas may share it.
+ *
+ * Its parts: {@link IndexStore} (index.json with conditional writes), {@link UploadSessions},
+ * {@link BlobGuard} (garbage collection against touches), {@link ObjectCopier} (server-side copies).
+ * Optional capabilities: running upload digests, presigned redirects (with `redirect` on), leftover
+ * removal, a health probe of the bucket and per-repository usage from listings.
  */
-export class S3Storage implements RegistryStorage {
+export class S3Storage implements RegistryStorage, UploadDigests, BlobRedirects, LeftoverRemoval, HealthProbe, UsageReporting {
   readonly client: S3Client;
   readonly bucket: string;
   readonly keys: KeyLayout;
+  readonly capabilities: StorageCapabilities;
+  private readonly store: Bucket;
+  private readonly prober: BucketProbe;
   private readonly indexes: IndexStore;
   private readonly uploads: UploadSessions;
   private readonly copier: ObjectCopier;
@@ -84,10 +96,20 @@ export class S3Storage implements RegistryStorage {
     this.redirectExpiry = options.redirect ? expiry : 0;
     this.storeId = `${options.endpoint ?? 'aws'}|${options.region ?? ''}|${options.bucket}`;
     const conditional = (): Promise<ConditionalStyle> => this.conditionalWrites();
+    this.store = new Bucket(this.client, this.bucket);
     this.copier = new ObjectCopier(this.client, this.bucket, copyPartSize);
     this.guard = new BlobGuard(this.client, this.bucket, this.keys);
     this.indexes = new IndexStore(this.client, this.bucket, this.keys, conditional);
-    this.uploads = new UploadSessions({ client: this.client, bucket: this.bucket, keys: this.keys, partSize, copier: this.copier, conditional });
+    this.uploads = new UploadSessions({ bucket: this.store, keys: this.keys, partSize, copier: this.copier, conditional });
+    this.prober = new BucketProbe(this.store, this.keys);
+    this.capabilities = {
+      uploadDigests: this,
+      // Only with `redirect` on: without, blob pulls stream through the registry.
+      ...(this.redirectExpiry > 0 ? { blobRedirects: this } : {}),
+      leftovers: this,
+      health: this,
+      usage: this,
+    };
   }
 
   /**
@@ -95,12 +117,17 @@ export class S3Storage implements RegistryStorage {
    * 'none' (the store ignores If-Match) is reported through `onWarning`: then only one replica is safe.
    */
   conditionalWrites(): Promise<ConditionalStyle> {
-    this.probed ??= probeOnce(this.storeId, () => probeConditionalWrites(this.client, this.bucket, this.keys.probe(randomBytes(8).toString('hex')))).then(
+    this.probed ??= probeOnce(this.storeId, () =>
+      probeConditionalWrites(this.client, this.bucket, this.keys.probe(randomBytes(8).toString('hex'))),
+    ).then(
       (style) => {
         if (style === 'none') {
-          this.onWarning?.('the object store ignores conditional writes (If-Match): run one replica only, or concurrent tag pushes may overwrite each other', {
-            bucket: this.bucket,
-          });
+          this.onWarning?.(
+            'the object store ignores conditional writes (If-Match): run one replica only, or concurrent tag pushes may overwrite each other',
+            {
+              bucket: this.bucket,
+            },
+          );
         }
         return style;
       },
@@ -116,8 +143,8 @@ export class S3Storage implements RegistryStorage {
   async listRepositories(): Promise<string[]> {
     const found: string[] = [];
     const walk = async (prefix: string, name: string): Promise<void> => {
-      const { folders, files } = await this.listLevel(prefix);
-      if (name && files.includes('index.json')) found.push(name);
+      const { folders, files } = await this.store.listLevel(prefix);
+      if (name && files.some((f) => f.key === 'index.json')) found.push(name);
       const children = folders.filter((f) => f !== 'blobs' && f !== UPLOADS && !f.startsWith('.'));
       await mapLimit(children, 8, (child) => walk(`${prefix}${child}/`, name ? `${name}/${child}` : child));
     };
@@ -134,7 +161,7 @@ export class S3Storage implements RegistryStorage {
   }
 
   async statBlob(repository: string, digest: string): Promise<number | undefined> {
-    return (await this.headObject(this.keys.blob(repository, digest)))?.size;
+    return (await this.store.head(this.keys.blob(repository, digest)))?.size;
   }
 
   async readBlob(repository: string, digest: string, options: ReadBlobOptions = {}): Promise<Readable | undefined> {
@@ -154,16 +181,6 @@ export class S3Storage implements RegistryStorage {
       if (isNotFound(err)) return undefined;
       throw err;
     }
-  }
-
-  /**
-   * With `redirect` on: a presigned GET URL of the blob (signed locally, no request to the store). The
-   * client sends its Range header to it as it would to the registry.
-   */
-  async blobRedirectUrl(repository: string, digest: string): Promise<string | undefined> {
-    if (this.redirectExpiry === 0) return undefined;
-    const command = new GetObjectCommand({ Bucket: this.bucket, Key: this.keys.blob(repository, digest) });
-    return getSignedUrl(this.client, command, { expiresIn: this.redirectExpiry });
   }
 
   async putBlob(repository: string, digest: string, data: Uint8Array): Promise<void> {
@@ -231,11 +248,6 @@ export class S3Storage implements RegistryStorage {
     return this.uploads.read(repository, uploadId, signal);
   }
 
-  /** From the running sha256 saved with the session at every append (sha512 is not tracked: core re-reads). */
-  async uploadDigest(repository: string, uploadId: string, algorithm: 'sha256' | 'sha512'): Promise<UploadDigest | undefined> {
-    return algorithm === 'sha256' ? this.uploads.digest(repository, uploadId) : undefined;
-  }
-
   async commitUpload(repository: string, uploadId: string, digest: string, size: number): Promise<void> {
     await this.indexes.ensure(repository);
     await this.uploads.commit(repository, uploadId, size, this.keys.blob(repository, digest), () => this.guard.settled(repository, digest));
@@ -249,24 +261,19 @@ export class S3Storage implements RegistryStorage {
     const prefix = this.keys.blobs(repository);
     // A blob's modification time is the later of its own and its touch record's (see BlobGuard).
     const touchPrefix = `${this.keys.uploads(repository)}${TOUCH_PREFIX}`;
-    const touched = new Map((await this.listAll(touchPrefix)).map((o) => [o.key.slice(touchPrefix.length).replace('-', ':'), o.modified]));
+    const touched = new Map(
+      (await this.store.list(touchPrefix)).map((o) => [o.key.slice(touchPrefix.length).replace('-', ':'), o.modified]),
+    );
+    const objects = await this.store.list(prefix);
     const entries: BlobEntry[] = [];
-    let token: string | undefined;
-    do {
-      const out = await this.client.send(
-        new ListObjectsV2Command({ Bucket: this.bucket, Prefix: prefix, ...(token ? { ContinuationToken: token } : {}) }),
-      );
-      for (const o of out.Contents ?? []) {
-        const [algorithm, hex, ...rest] = (o.Key ?? '').slice(prefix.length).split('/');
-        if (rest.length > 0 || !algorithm || !hex || !Object.hasOwn(DigestAlgorithms, algorithm)) continue;
-        const digest = `${algorithm}:${hex}`;
-        if (!tryParseDigest(digest)) continue; // stray objects are not blobs
-        const written = o.LastModified ?? new Date(0);
-        const touch = touched.get(digest);
-        entries.push({ digest, size: o.Size ?? 0, modifiedAt: touch && touch > written ? touch : written });
-      }
-      token = out.IsTruncated ? out.NextContinuationToken : undefined;
-    } while (token);
+    for (const o of objects) {
+      const [algorithm, hex, ...rest] = o.key.slice(prefix.length).split('/');
+      if (rest.length > 0 || !algorithm || !hex || !Object.hasOwn(DigestAlgorithms, algorithm)) continue;
+      const digest = `${algorithm}:${hex}`;
+      if (!tryParseDigest(digest)) continue; // stray objects are not blobs
+      const touch = touched.get(digest);
+      entries.push({ digest, size: o.size, modifiedAt: touch && touch > o.modified ? touch : o.modified });
+    }
     return entries;
   }
 
@@ -274,33 +281,37 @@ export class S3Storage implements RegistryStorage {
     return this.uploads.list(repository);
   }
 
+  // ---- optional capabilities ---------------------------------------------------------------
+
+  /** From the running sha256 saved with the session at every append (sha512 is not tracked: core re-reads). */
+  async uploadDigest(repository: string, uploadId: string, algorithm: 'sha256' | 'sha512'): Promise<UploadDigest | undefined> {
+    return algorithm === 'sha256' ? this.uploads.digest(repository, uploadId) : undefined;
+  }
+
   /**
-   * Removes what interrupted work left behind, when older than `olderThan`: markers of garbage
-   * collections that died mid-delete, touch records of deleted blobs, scratch objects of the conditional-write probe, and multipart
-   * uploads outside upload sessions (a large copy cut short). Sessions themselves are listUploads' job.
+   * With `redirect` on: a presigned GET URL of the blob (signed locally, no request to the store). The
+   * client sends its Range header to it as it would to the registry.
    */
+  async blobRedirectUrl(repository: string, digest: string): Promise<string | undefined> {
+    if (this.redirectExpiry === 0) return undefined;
+    const command = new GetObjectCommand({ Bucket: this.bucket, Key: this.keys.blob(repository, digest) });
+    return getSignedUrl(this.client, command, { expiresIn: this.redirectExpiry });
+  }
+
+  /** See leftovers.ts: stale scratch objects, markers, touch records of deleted blobs, orphaned multipart copies. */
   async removeLeftovers(olderThan: Date): Promise<number> {
-    const stale: string[] = [];
-    const prefixes = [`${this.keys.root}${UPLOADS}/`, ...(await this.listRepositories()).map((r) => `${this.keys.uploads(r)}gc-`)];
-    for (const prefix of prefixes) {
-      for (const o of await this.listAll(prefix)) {
-        const name = o.key.slice(prefix.lastIndexOf('/') + 1);
-        const leftover = name.startsWith('gc-') || name.startsWith('probe-');
-        if (leftover && o.modified < olderThan) stale.push(o.key);
-      }
-    }
-    // Touch records of blobs deleted meanwhile (a touch that lost the race to a garbage collection).
-    for (const repository of await this.listRepositories()) {
-      const prefix = `${this.keys.uploads(repository)}${TOUCH_PREFIX}`;
-      const old = (await this.listAll(prefix)).filter((o) => o.modified < olderThan);
-      const orphaned = await mapLimit(old, 8, async (o) => (await this.statBlob(repository, o.key.slice(prefix.length).replace('-', ':'))) === undefined);
-      stale.push(...old.filter((_, i) => orphaned[i]).map((o) => o.key));
-    }
-    await mapLimit(stale, 8, (key) => this.client.send(new DeleteObjectCommand({ Bucket: this.bucket, Key: key })));
-    const multiparts = await this.uploads.listMultipartsUnder(this.keys.root);
-    const orphans = multiparts.filter((m) => !/\/\.uploads\/[0-9a-f-]{36}\//.test(m.key) && m.initiated < olderThan);
-    await mapLimit(orphans, 8, (m) => this.uploads.abortMultipart(m.key, m.uploadId));
-    return stale.length + orphans.length;
+    const exists = async (repository: string, digest: string): Promise<boolean> => (await this.statBlob(repository, digest)) !== undefined;
+    return removeLeftovers(this.store, this.keys, await this.listRepositories(), exists, olderThan);
+  }
+
+  /** The bucket answers for itself (see health-probe.ts), never a local folder. */
+  probe(): Promise<void> {
+    return this.prober.probe();
+  }
+
+  /** From listings of the repository's keys (see usage.ts). */
+  repositoryUsage(repository: string): Promise<RepositoryUsage | undefined> {
+    return measureRepository(this.store, this.keys, repository);
   }
 
   /** Closes the client's connections. */
@@ -318,44 +329,5 @@ export class S3Storage implements RegistryStorage {
       if (await this.guard.settled(repository, digest)) return true;
       if (attempt >= 5) throw new Error(`blob ${digest} of ${repository} keeps being deleted while written`);
     }
-  }
-
-  private async headObject(key: string): Promise<{ size: number; modified: Date | undefined } | undefined> {
-    try {
-      const out = await this.client.send(new HeadObjectCommand({ Bucket: this.bucket, Key: key }));
-      return { size: out.ContentLength ?? 0, modified: out.LastModified };
-    } catch (err) {
-      if (isNotFound(err)) return undefined;
-      throw err;
-    }
-  }
-
-  private async listAll(prefix: string): Promise<Array<{ key: string; modified: Date }>> {
-    const found: Array<{ key: string; modified: Date }> = [];
-    let token: string | undefined;
-    do {
-      const out = await this.client.send(
-        new ListObjectsV2Command({ Bucket: this.bucket, Prefix: prefix, ...(token ? { ContinuationToken: token } : {}) }),
-      );
-      for (const o of out.Contents ?? []) if (o.Key) found.push({ key: o.Key, modified: o.LastModified ?? new Date() });
-      token = out.IsTruncated ? out.NextContinuationToken : undefined;
-    } while (token);
-    return found;
-  }
-
-  /** One level of the key hierarchy under `prefix`: sub-"folders" and object names. */
-  private async listLevel(prefix: string): Promise<{ folders: string[]; files: string[] }> {
-    const folders: string[] = [];
-    const files: string[] = [];
-    let token: string | undefined;
-    do {
-      const out = await this.client.send(
-        new ListObjectsV2Command({ Bucket: this.bucket, Prefix: prefix, Delimiter: '/', ...(token ? { ContinuationToken: token } : {}) }),
-      );
-      for (const p of out.CommonPrefixes ?? []) if (p.Prefix) folders.push(p.Prefix.slice(prefix.length, -1));
-      for (const o of out.Contents ?? []) if (o.Key) files.push(o.Key.slice(prefix.length));
-      token = out.IsTruncated ? out.NextContinuationToken : undefined;
-    } while (token);
-    return { folders, files };
   }
 }

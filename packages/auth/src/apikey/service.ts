@@ -5,7 +5,7 @@
  */
 import { createHash, randomBytes, randomUUID } from 'node:crypto';
 import type { Action, CredentialAccess, Identity, Logger } from '@zotjs/core';
-import { globToRegExp } from '../policy/glob.js';
+import { globToRegExp } from '@zotjs/core';
 import type { ApiKeyRecord, ApiKeyStore } from './store.js';
 
 export const API_KEY_PREFIX = 'zak_';

@@ -25,8 +25,8 @@ export interface LdapVerifierOptions {
   userFilter?: string;
   userGroupAttribute?: string;
   subtreeSearch?: boolean;
-  bindDN?: string;
-  bindPassword?: string;
+  bindDN?: string | undefined;
+  bindPassword?: string | undefined;
   /** Deadline for connecting and for each operation (default 5000 ms). */
   timeoutMs?: number;
   /** How long a successful login is cached (default 60 s). */
@@ -123,7 +123,10 @@ export class LdapVerifier implements PasswordVerifier {
       try {
         const entries = await connection.search(this.options.baseDN, filter, scope, attributes, 2);
         if (entries.length > 1) {
-          this.options.logger?.warn({ username, baseDN: this.options.baseDN }, 'LDAP search found several entries for one user; login refused');
+          this.options.logger?.warn(
+            { username, baseDN: this.options.baseDN },
+            'LDAP search found several entries for one user; login refused',
+          );
           return undefined;
         }
         return entries[0];
@@ -197,9 +200,12 @@ export class LdapVerifier implements PasswordVerifier {
 
   private dropSearcher(connection: LdapConnection): void {
     connection.close();
-    void this.searcher?.then((current) => {
-      if (current === connection) this.searcher = undefined;
-    }, () => undefined);
+    void this.searcher?.then(
+      (current) => {
+        if (current === connection) this.searcher = undefined;
+      },
+      () => undefined,
+    );
   }
 
   private async acquire(): Promise<Pooled> {
@@ -252,5 +258,11 @@ export class LdapVerifier implements PasswordVerifier {
 }
 
 function isConnectionProblem(err: unknown): boolean {
-  return !(err instanceof LdapOperationError) || err.resultCode === undefined || err.resultCode === 52 || err.resultCode === 80 || err.resultCode === 81;
+  return (
+    !(err instanceof LdapOperationError) ||
+    err.resultCode === undefined ||
+    err.resultCode === 52 ||
+    err.resultCode === 80 ||
+    err.resultCode === 81
+  );
 }

@@ -5,9 +5,8 @@
  * and anonymous callers only by `anonymousPolicy`. `adminPolicy` adds its actions on every
  * repository for its users and groups.
  */
-import type { Action, Authorizer, Identity } from '@zotjs/core';
+import { globToRegExp, type Action, type Authorizer, type Identity } from '@zotjs/core';
 import type { AccessControlConfig, PolicyConfig, RepositoryPolicyConfig } from '../config.js';
-import { globToRegExp } from './glob.js';
 
 interface CompiledGroup {
   pattern: string;

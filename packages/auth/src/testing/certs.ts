@@ -28,8 +28,21 @@ const KEY_ARGS = ['-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '
 async function makeCa(dir: string, name: string, cn: string): Promise<CertificatePair> {
   const pair = { cert: join(dir, `${name}.crt`), key: join(dir, `${name}.key`) };
   await run('openssl', [
-    'req', '-x509', ...KEY_ARGS, '-keyout', pair.key, '-out', pair.cert, '-days', '3', '-subj', `/CN=${cn}`,
-    '-addext', 'basicConstraints=critical,CA:TRUE', '-addext', 'keyUsage=critical,keyCertSign,cRLSign',
+    'req',
+    '-x509',
+    ...KEY_ARGS,
+    '-keyout',
+    pair.key,
+    '-out',
+    pair.cert,
+    '-days',
+    '3',
+    '-subj',
+    `/CN=${cn}`,
+    '-addext',
+    'basicConstraints=critical,CA:TRUE',
+    '-addext',
+    'keyUsage=critical,keyCertSign,cRLSign',
   ]);
   return pair;
 }
@@ -41,16 +54,37 @@ async function makeLeaf(dir: string, name: string, cn: string, ca: CertificatePa
   await writeFile(ext, extensions);
   await run('openssl', ['req', ...KEY_ARGS, '-keyout', pair.key, '-out', csr, '-subj', `/CN=${cn}`]);
   await run('openssl', [
-    'x509', '-req', '-in', csr, '-CA', ca.cert, '-CAkey', ca.key, '-CAcreateserial', '-out', pair.cert, '-days', '3', '-extfile', ext,
+    'x509',
+    '-req',
+    '-in',
+    csr,
+    '-CA',
+    ca.cert,
+    '-CAkey',
+    ca.key,
+    '-CAcreateserial',
+    '-out',
+    pair.cert,
+    '-days',
+    '3',
+    '-extfile',
+    ext,
   ]);
   return pair;
 }
 
-const SERVER_EXTENSIONS = 'subjectAltName=IP:127.0.0.1,DNS:localhost\nkeyUsage=critical,digitalSignature,keyEncipherment\nextendedKeyUsage=serverAuth\n';
+const SERVER_EXTENSIONS =
+  'subjectAltName=IP:127.0.0.1,DNS:localhost\nkeyUsage=critical,digitalSignature,keyEncipherment\nextendedKeyUsage=serverAuth\n';
 const CLIENT_EXTENSIONS = 'keyUsage=critical,digitalSignature\nextendedKeyUsage=clientAuth\n';
 
 /** Another certificate from an existing CA: a server one (127.0.0.1, localhost) or a client one (CN = user). */
-export async function issueCertificate(dir: string, name: string, ca: CertificatePair, kind: 'server' | 'client', cn = name): Promise<CertificatePair> {
+export async function issueCertificate(
+  dir: string,
+  name: string,
+  ca: CertificatePair,
+  kind: 'server' | 'client',
+  cn = name,
+): Promise<CertificatePair> {
   await mkdir(dir, { recursive: true });
   return makeLeaf(dir, name, kind === 'server' ? '127.0.0.1' : cn, ca, kind === 'server' ? SERVER_EXTENSIONS : CLIENT_EXTENSIONS);
 }

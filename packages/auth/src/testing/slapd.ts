@@ -175,9 +175,13 @@ export async function startSlapd(options: SlapdOptions): Promise<SlapdServer> {
     if (child && child.exitCode === null) return;
     logTail = '';
     // `exec` keeps the PID: the one we kill is slapd itself. A small fd limit keeps its memory small.
-    const proc = spawn('bash', ['-c', 'ulimit -n 1024; exec /usr/sbin/slapd "$@"', 'slapd', '-f', confPath, '-h', urls, '-d', 'stats', ...runAs], {
-      stdio: ['ignore', 'ignore', 'pipe'],
-    });
+    const proc = spawn(
+      'bash',
+      ['-c', 'ulimit -n 1024; exec /usr/sbin/slapd "$@"', 'slapd', '-f', confPath, '-h', urls, '-d', 'stats', ...runAs],
+      {
+        stdio: ['ignore', 'ignore', 'pipe'],
+      },
+    );
     child = proc;
     // If the test process ends without stop() (a crash, a cancelled suite), this slapd goes too.
     const killOnExit = (): void => {

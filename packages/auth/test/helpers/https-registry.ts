@@ -23,7 +23,10 @@ export interface TestRegistry {
   close(): Promise<void>;
 }
 
-export async function startHttpsRegistry(http: Record<string, unknown>, options: SecurityOptions & { logger?: Logger } = {}): Promise<TestRegistry> {
+export async function startHttpsRegistry(
+  http: Record<string, unknown>,
+  options: SecurityOptions & { logger?: Logger } = {},
+): Promise<TestRegistry> {
   const root = await mkdtemp(join(tmpdir(), 'zot-auth-registry-'));
   const security = await createSecurityFromConfig(http, options);
   if (!security.tls) throw new Error('startHttpsRegistry needs http.tls');
@@ -86,8 +89,8 @@ export interface CallOptions {
   ca?: string | Buffer;
   cert?: string | Buffer;
   key?: string | Buffer;
-  user?: string;
-  password?: string;
+  user?: string | undefined;
+  password?: string | undefined;
   headers?: Record<string, string>;
   body?: string | Buffer;
   maxVersion?: 'TLSv1.1' | 'TLSv1.2' | 'TLSv1.3';
@@ -97,7 +100,8 @@ export interface CallOptions {
 export function call(url: string, options: CallOptions = {}): Promise<Answer> {
   return new Promise((resolve, reject) => {
     const headers: Record<string, string> = { ...options.headers };
-    if (options.user !== undefined) headers.authorization = `Basic ${Buffer.from(`${options.user}:${options.password ?? ''}`).toString('base64')}`;
+    if (options.user !== undefined)
+      headers.authorization = `Basic ${Buffer.from(`${options.user}:${options.password ?? ''}`).toString('base64')}`;
     if (options.body !== undefined) headers['content-length'] = String(Buffer.byteLength(options.body));
     const req = httpsRequest(
       url,

@@ -17,6 +17,9 @@ export function captureLogger(): { logger: Logger; lines: LogLine[]; text(): str
   return {
     logger: { debug: at('debug'), info: at('info'), warn: at('warn'), error: at('error') },
     lines,
-    text: () => lines.map((l) => `${l.level} ${l.msg} ${JSON.stringify(l.obj, (_k, v: unknown) => (v instanceof Error ? { message: v.message } : v))}`).join('\n'),
+    text: () =>
+      lines
+        .map((l) => `${l.level} ${l.msg} ${JSON.stringify(l.obj, (_k, v: unknown) => (v instanceof Error ? { message: v.message } : v))}`)
+        .join('\n'),
   };
 }

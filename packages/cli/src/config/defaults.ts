@@ -1,4 +1,4 @@
-import type { ZotConfig } from './schema.js';
+import type { ZotConfig } from '@zotjs/config';
 
 /** What `zot-cli serve` runs with when no config file is given. */
 export const EMBEDDED_DEFAULT_CONFIG: ZotConfig = {

@@ -1,6 +1,14 @@
 import { availableParallelism } from 'node:os';
 import { resolve } from 'node:path';
-import { LOG_LEVELS, type ZotConfig } from './schema.js';
+import {
+  DIST_SPEC_VERSION,
+  HTTP_DEFAULTS,
+  LOG_DEFAULTS,
+  METRICS_DEFAULTS,
+  STORAGE_DEFAULTS,
+  type LOG_LEVELS,
+  type ZotConfig,
+} from '@zotjs/config';
 import { resolveMaintenance, type MaintenanceSettings } from './maintenance-settings.js';
 
 /** A validated config with defaults applied and paths made absolute: what the server runs with. */
@@ -14,37 +22,38 @@ export interface Settings {
   metrics?: { path: string };
   /** Garbage collection, scrub and request limits. */
   maintenance: MaintenanceSettings;
-  /** The config as written, for features that read their own keys. */
+  /** The validated config, for features that read their own section (security, the storage driver). */
   config: ZotConfig;
 }
 
+/** Applies the schema's defaults (@zotjs/config's `*_DEFAULTS`) to a validated config. */
 export function resolveSettings(config: ZotConfig, cwd = process.cwd()): Settings {
-  const output = config.log?.output;
-  const audit = config.log?.audit;
+  const { storage, http, log } = config;
   const metrics = config.extensions?.metrics;
   return {
-    distSpecVersion: config.distSpecVersion ?? '1.1.0',
+    distSpecVersion: config.distSpecVersion ?? DIST_SPEC_VERSION,
     storage: {
-      rootDirectory: resolve(cwd, config.storage?.rootDirectory ?? './zot-data'),
-      // zot's defaults: both on.
-      dedupe: config.storage?.dedupe ?? true,
-      gc: config.storage?.gc ?? true,
-      indexCacheMs: config.storage?.indexCacheMs ?? 0,
-      watch: config.storage?.watch ?? true,
+      rootDirectory: resolve(cwd, storage?.rootDirectory ?? STORAGE_DEFAULTS.rootDirectory),
+      dedupe: storage?.dedupe ?? STORAGE_DEFAULTS.dedupe,
+      gc: storage?.gc ?? STORAGE_DEFAULTS.gc,
+      indexCacheMs: storage?.indexCacheMs ?? STORAGE_DEFAULTS.indexCacheMs,
+      watch: storage?.watch ?? STORAGE_DEFAULTS.watch,
     },
     http: {
-      address: config.http?.address ?? '127.0.0.1',
-      port: Number(config.http?.port ?? 5000),
-      realm: config.http?.realm ?? 'zot',
-      swagger: config.http?.swagger ?? true,
-      workers: config.http?.workers === 0 ? availableParallelism() : (config.http?.workers ?? 1),
+      address: http?.address ?? HTTP_DEFAULTS.address,
+      port: Number(http?.port ?? HTTP_DEFAULTS.port),
+      realm: http?.realm || HTTP_DEFAULTS.realm,
+      swagger: http?.swagger ?? HTTP_DEFAULTS.swagger,
+      workers: http?.workers === 0 ? availableParallelism() : (http?.workers ?? HTTP_DEFAULTS.workers),
     },
     log: {
-      level: config.log?.level ?? 'info',
-      ...(output ? { output: resolve(cwd, output) } : {}),
-      ...(audit ? { audit: resolve(cwd, audit) } : {}),
+      level: log?.level ?? LOG_DEFAULTS.level,
+      ...(log?.output ? { output: resolve(cwd, log.output) } : {}),
+      ...(log?.audit ? { audit: resolve(cwd, log.audit) } : {}),
     },
-    ...(metrics && metrics.enable !== false ? { metrics: { path: metrics.prometheus?.path ?? '/metrics' } } : {}),
+    ...(metrics && (metrics.enable ?? METRICS_DEFAULTS.enable)
+      ? { metrics: { path: metrics.prometheus?.path ?? METRICS_DEFAULTS.path } }
+      : {}),
     maintenance: resolveMaintenance(config),
     config,
   };

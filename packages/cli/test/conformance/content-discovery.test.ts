@@ -296,7 +296,10 @@ describe('Content Discovery (current suite: run.go / api.go)', () => {
           checkOrSkip(t, async () => {
             const { index } = await referrersList(target.client, repo(), subject);
             for (const goal of goals) {
-              assert.ok(listsReferrer(index.manifests, goal), `entry missing from referrers list: ${JSON.stringify(goal)} in ${JSON.stringify(index.manifests)}`);
+              assert.ok(
+                listsReferrer(index.manifests, goal),
+                `entry missing from referrers list: ${JSON.stringify(goal)} in ${JSON.stringify(index.manifests)}`,
+              );
             }
             let unsupported: string | undefined;
             for (const artifactType of new Set(goals.map((g) => g.artifactType ?? ''))) {
@@ -305,7 +308,10 @@ describe('Content Discovery (current suite: run.go / api.go)', () => {
               if (!applied) unsupported = 'registry does not set the expected OCI-Filters-Applied header for the artifactType';
               for (const goal of goals) {
                 if (applied && (goal.artifactType ?? '') !== artifactType) continue;
-                assert.ok(listsReferrer(filtered.manifests, goal), `entry missing from filtered list (${artifactType}): ${JSON.stringify(goal)}`);
+                assert.ok(
+                  listsReferrer(filtered.manifests, goal),
+                  `entry missing from filtered list (${artifactType}): ${JSON.stringify(goal)}`,
+                );
               }
               if (applied) {
                 for (const d of filtered.manifests) {
@@ -314,8 +320,7 @@ describe('Content Discovery (current suite: run.go / api.go)', () => {
               }
             }
             if (unsupported) throw new RegistryUnsupported(unsupported);
-          }),
-        );
+          }));
       }
 
       it('teardown: remove the data set', () => removeDataSet(target.client, repo(), td));

@@ -133,7 +133,8 @@ describe('Content Management (current suite: run.go / api.go)', () => {
         });
       }
       for (const digest of [...td.manOrder].reverse()) {
-        it(`manifest-delete ${short(digest)} (then HEAD is 404)`, (t) => checkOrSkip(t, () => testDeleteManifest(target.client, repo(), digest)));
+        it(`manifest-delete ${short(digest)} (then HEAD is 404)`, (t) =>
+          checkOrSkip(t, () => testDeleteManifest(target.client, repo(), digest)));
       }
       for (const digest of td.blobs.keys()) {
         it(`blob-delete ${short(digest)} (then HEAD is 404)`, (t) => checkOrSkip(t, () => testDeleteBlob(target.client, repo(), digest)));

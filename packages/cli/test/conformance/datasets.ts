@@ -347,7 +347,14 @@ export function generateDataSets(): TestData[] {
   add('artifacts-with-subject', 'Artifacts with Subject', (td) => {
     const subject = td.desc.get(td.genManifestFull({ tag: 'image' }))!;
     td.genManifestFull({ subject });
-    const common = { annotations: CONFORMANCE_ANNOTATION, annotationUniq: true, configMediaType: MT.ociEmptyJson, configBytes: Buffer.from('{}'), layerCount: 1, subject };
+    const common = {
+      annotations: CONFORMANCE_ANNOTATION,
+      annotationUniq: true,
+      configMediaType: MT.ociEmptyJson,
+      configBytes: Buffer.from('{}'),
+      layerCount: 1,
+      subject,
+    };
     td.genManifestFull({ ...common, artifactType: MT.exampleConf1, layerMediaType: MT.exampleConf1, tag: 'tagged-artifact1' });
     td.genManifestFull({ ...common, artifactType: MT.exampleConf2, layerMediaType: MT.octetStream, tag: 'tagged-artifact2' });
   });

@@ -80,7 +80,13 @@ function blobBytes(td: TestData, digest: string): Buffer {
 // ---- blob pushes ---------------------------------------------------------------------------
 
 /** Monolithic push in the POST itself (`POST ?digest=` with the body). */
-export async function blobPostOnly(client: RegistryClient, repo: string, digest: string, td: TestData, flags: Flags = NO_FLAGS): Promise<void> {
+export async function blobPostOnly(
+  client: RegistryClient,
+  repo: string,
+  digest: string,
+  td: TestData,
+  flags: Flags = NO_FLAGS,
+): Promise<void> {
   const body = blobBytes(td, digest);
   const post = await client.send('POST', uploadsPath(repo), { query: { digest }, headers: OCTETS, body });
   if (flags.has('ExpectBadDigest')) {
@@ -101,7 +107,13 @@ export async function blobPostOnly(client: RegistryClient, repo: string, digest:
 }
 
 /** POST for a session, then PUT `?digest=` with the whole body. */
-export async function blobPostPut(client: RegistryClient, repo: string, digest: string, td: TestData, flags: Flags = NO_FLAGS): Promise<void> {
+export async function blobPostPut(
+  client: RegistryClient,
+  repo: string,
+  digest: string,
+  td: TestData,
+  flags: Flags = NO_FLAGS,
+): Promise<void> {
   const body = blobBytes(td, digest);
   const post = await client.send('POST', uploadsPath(repo));
   expectStatus(post, 202);
@@ -117,7 +129,13 @@ export async function blobPostPut(client: RegistryClient, repo: string, digest: 
 }
 
 /** POST, one PATCH with the whole body and no Content-Range, then PUT `?digest=`. */
-export async function blobPatchStream(client: RegistryClient, repo: string, digest: string, td: TestData, flags: Flags = NO_FLAGS): Promise<void> {
+export async function blobPatchStream(
+  client: RegistryClient,
+  repo: string,
+  digest: string,
+  td: TestData,
+  flags: Flags = NO_FLAGS,
+): Promise<void> {
   const body = blobBytes(td, digest);
   const post = await client.send('POST', uploadsPath(repo));
   expectStatus(post, 202);
@@ -141,7 +159,13 @@ export async function blobPatchStream(client: RegistryClient, repo: string, dige
  * 416, after which a GET of the session must report the bytes received so far.
  * Returns the registry's OCI-Chunk-Min-Length header, if any.
  */
-export async function blobPatchChunked(client: RegistryClient, repo: string, digest: string, td: TestData, flags: Flags = NO_FLAGS): Promise<string | undefined> {
+export async function blobPatchChunked(
+  client: RegistryClient,
+  repo: string,
+  digest: string,
+  td: TestData,
+  flags: Flags = NO_FLAGS,
+): Promise<string | undefined> {
   const body = blobBytes(td, digest);
   const post = await client.send('POST', uploadsPath(repo));
   expectStatus(post, 202);
@@ -217,7 +241,9 @@ export async function blobPatchChunked(client: RegistryClient, repo: string, dig
 export async function blobPostCancel(client: RegistryClient, repo: string): Promise<void> {
   const post = await client.send('POST', uploadsPath(repo));
   expectStatus(post, 202);
-  const cancel = await client.send('DELETE', new URL(requireLocation(post, 'blob POST'), post.url).href, { headers: { 'Content-Length': '0' } });
+  const cancel = await client.send('DELETE', new URL(requireLocation(post, 'blob POST'), post.url).href, {
+    headers: { 'Content-Length': '0' },
+  });
   expectStatus(cancel, 204);
 }
 
@@ -226,7 +252,13 @@ export async function blobPostCancel(client: RegistryClient, repo: string): Prom
  * means the registry opened a session instead: the blob is then pushed with a PUT and the mount
  * is reported unsupported.
  */
-export async function blobMount(client: RegistryClient, repo: string, from: string | undefined, digest: string, td: TestData): Promise<void> {
+export async function blobMount(
+  client: RegistryClient,
+  repo: string,
+  from: string | undefined,
+  digest: string,
+  td: TestData,
+): Promise<void> {
   const body = blobBytes(td, digest);
   const post = await client.send('POST', uploadsPath(repo), { query: { mount: digest, ...(from ? { from } : {}) } });
   expectStatus(post, 201, 202);
@@ -351,7 +383,13 @@ export async function manifestPut(
   expectBody(get, body);
 }
 
-export async function manifestGetExists(client: RegistryClient, repo: string, reference: string, digest: string, td: TestData): Promise<void> {
+export async function manifestGetExists(
+  client: RegistryClient,
+  repo: string,
+  reference: string,
+  digest: string,
+  td: TestData,
+): Promise<void> {
   const reply = await manifestGet(client, repo, reference);
   expectStatus(reply, 200);
   const body = td.manifests.get(digest);
@@ -363,7 +401,13 @@ export async function manifestGetExists(client: RegistryClient, repo: string, re
   }
 }
 
-export async function manifestHeadExists(client: RegistryClient, repo: string, reference: string, digest: string, td: TestData): Promise<void> {
+export async function manifestHeadExists(
+  client: RegistryClient,
+  repo: string,
+  reference: string,
+  digest: string,
+  td: TestData,
+): Promise<void> {
   const reply = await manifestHead(client, repo, reference);
   expectStatus(reply, 200);
   expectBody(reply, Buffer.alloc(0));
@@ -398,12 +442,20 @@ export interface ImageIndex {
 }
 
 /** The referrers API: 200, an OCI index with the right Content-Type, mediaType and schemaVersion. */
-export async function referrersList(client: RegistryClient, repo: string, subject: string, artifactType?: string): Promise<{ index: ImageIndex; reply: Reply }> {
+export async function referrersList(
+  client: RegistryClient,
+  repo: string,
+  subject: string,
+  artifactType?: string,
+): Promise<{ index: ImageIndex; reply: Reply }> {
   const reply = await client.send('GET', `/v2/${repo}/referrers/${subject}`, artifactType ? { query: { artifactType } } : {});
   expectStatus(reply, 200);
   expectHeader(reply, 'content-type', MT.ociIndex);
   const index = reply.json<ImageIndex>();
-  assert.ok(index.mediaType === MT.ociIndex && index.schemaVersion === 2, `referrers response is not a valid OCI index: ${describeReply(reply)}`);
+  assert.ok(
+    index.mediaType === MT.ociIndex && index.schemaVersion === 2,
+    `referrers response is not a valid OCI index: ${describeReply(reply)}`,
+  );
   assert.ok(Array.isArray(index.manifests), `referrers index has no manifests array: ${describeReply(reply)}`);
   return { index, reply };
 }
@@ -453,7 +505,14 @@ export class BlobApiRotation {
   }
 }
 
-export async function pushBlobWith(api: BlobApi, client: RegistryClient, repo: string, digest: string, td: TestData, flags: Flags = NO_FLAGS): Promise<void> {
+export async function pushBlobWith(
+  api: BlobApi,
+  client: RegistryClient,
+  repo: string,
+  digest: string,
+  td: TestData,
+  flags: Flags = NO_FLAGS,
+): Promise<void> {
   switch (api) {
     case 'post+put':
       return blobPostPut(client, repo, digest, td, flags);
@@ -467,7 +526,14 @@ export async function pushBlobWith(api: BlobApi, client: RegistryClient, repo: s
 }
 
 /** Pushes a blob with the least-exercised API first, falling back to the others (TestPushBlobAny). */
-export async function pushBlobAny(rotation: BlobApiRotation, client: RegistryClient, repo: string, digest: string, td: TestData, flags: Flags = NO_FLAGS): Promise<void> {
+export async function pushBlobAny(
+  rotation: BlobApiRotation,
+  client: RegistryClient,
+  repo: string,
+  digest: string,
+  td: TestData,
+  flags: Flags = NO_FLAGS,
+): Promise<void> {
   const algorithm = algorithmOf(digest);
   const errors: unknown[] = [];
   for (const api of rotation.order(algorithm)) {

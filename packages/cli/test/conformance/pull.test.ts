@@ -13,7 +13,15 @@
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
-import { classicFixtures, classicSettings, deleteManifestBeforeBlobs, INVALID_MANIFEST_CONTENT, MEDIA, NONEXISTENT_MANIFEST, TEST_TAG_NAME } from './fixtures.js';
+import {
+  classicFixtures,
+  classicSettings,
+  deleteManifestBeforeBlobs,
+  INVALID_MANIFEST_CONTENT,
+  MEDIA,
+  NONEXISTENT_MANIFEST,
+  TEST_TAG_NAME,
+} from './fixtures.js';
 import { TestData, generateDataSets, randText } from './datasets.js';
 import {
   BlobApiRotation,
@@ -194,9 +202,18 @@ describe('Pull (01_pull_test.go)', () => {
       it('Delete manifest[0] created in setup', deleteManifest(0));
       it('Delete manifest[1] created in setup', deleteManifest(1));
     }
-    it('Delete config[0] blob created in setup', deleteBlob(() => fx.configs[0]!.digest));
-    it('Delete config[1] blob created in setup', deleteBlob(() => fx.configs[1]!.digest));
-    it('Delete layer blob created in setup', deleteBlob(() => fx.layer.digest));
+    it(
+      'Delete config[0] blob created in setup',
+      deleteBlob(() => fx.configs[0]!.digest),
+    );
+    it(
+      'Delete config[1] blob created in setup',
+      deleteBlob(() => fx.configs[1]!.digest),
+    );
+    it(
+      'Delete layer blob created in setup',
+      deleteBlob(() => fx.layer.digest),
+    );
     if (!manifestsFirst) {
       it('Delete manifest[0] created in setup', deleteManifest(0));
       it('Delete manifest[1] created in setup', deleteManifest(1));

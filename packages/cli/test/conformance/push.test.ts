@@ -257,7 +257,8 @@ describe('Push (02_push_test.go)', () => {
     const automaticMount = async (t: { skip(m?: string): void }, enabled: boolean): Promise<void> => {
       if (!settings.runAutomaticCrossmountTest) return t.skip('OCI_AUTOMATIC_CROSSMOUNT is not set');
       if (need(lastResponse).status !== 201) return t.skip('the mount with from answered 202');
-      if (settings.automaticCrossmountEnabled !== enabled) return t.skip(`OCI_AUTOMATIC_CROSSMOUNT says ${enabled ? 'disabled' : 'enabled'}`);
+      if (settings.automaticCrossmountEnabled !== enabled)
+        return t.skip(`OCI_AUTOMATIC_CROSSMOUNT says ${enabled ? 'disabled' : 'enabled'}`);
       const post = await target.client.send('POST', uploads(target.crossmountNamespace), { query: { mount: fx.testBlobA.digest } });
       expectStatus(post, enabled ? 201 : 202);
     };
@@ -345,7 +346,16 @@ describe('Push (current suite: run.go / api.go)', () => {
       const td = new TestData(`blobs-${algorithm}`, `Blobs ${algorithm}`);
       const blob512 = (): string => td.genBlob({ blobSize: 512, algo: algorithm }).digest;
       const digests = new Map<string, string>();
-      for (const name of ['post only', 'post+put', 'chunked single', 'stream', 'mount', 'mount anonymous', 'mount missing', 'post cancel']) {
+      for (const name of [
+        'post only',
+        'post+put',
+        'chunked single',
+        'stream',
+        'mount',
+        'mount anonymous',
+        'mount missing',
+        'post cancel',
+      ]) {
         digests.set(name, blob512());
       }
       let minChunkSize = CHUNK_MIN;
@@ -427,8 +437,7 @@ describe('Push (current suite: run.go / api.go)', () => {
               digest = api.fresh ? bigBlob() : digests.get(api.name)!;
               await api.run(digest);
               pushed = api.name !== 'post cancel';
-            }),
-          );
+            }));
           // The suite reads the blob back only after a push that fully passed (never after a cancel).
           if (api.name !== 'post cancel') {
             it('blob-head', (t) => (pushed ? blobHeadExists(target.client, repo(), digest, td) : t.skip('the push did not pass')));
@@ -458,7 +467,10 @@ describe('Push (current suite: run.go / api.go)', () => {
         ['bad digest post only', (d) => blobPostOnly(target.client, repo(), d, td, bad)],
         ['bad digest post+put', (d) => blobPostPut(target.client, repo(), d, td, bad)],
         ['bad digest chunked', (d) => blobPatchChunked(target.client, repo(), d, td, bad)],
-        ['bad digest chunked and put chunk', (d) => blobPatchChunked(target.client, repo(), d, td, new Set(['ExpectBadDigest', 'PutLastChunk']))],
+        [
+          'bad digest chunked and put chunk',
+          (d) => blobPatchChunked(target.client, repo(), d, td, new Set(['ExpectBadDigest', 'PutLastChunk'])),
+        ],
         ['bad digest stream', (d) => blobPatchStream(target.client, repo(), d, td, bad)],
       ];
       for (const [name, run] of badTests) {
@@ -502,8 +514,7 @@ describe('Push (current suite: run.go / api.go)', () => {
       for (const digest of td.blobs.keys()) await pushBlobAny(rotation, target.client, repo(), digest, td);
     });
     it('manifest-put: PUT to sha256:baddigeststring is 400', () =>
-      manifestPut(target.client, repo(), 'sha256:baddigeststring', manifestDigest, td, new Set(['ExpectBadDigest'])),
-    );
+      manifestPut(target.client, repo(), 'sha256:baddigeststring', manifestDigest, td, new Set(['ExpectBadDigest'])));
     it('manifest-get: GET sha256:baddigeststring is 404 or 400', async () => {
       expectStatus(await manifestGet(target.client, repo(), 'sha256:baddigeststring'), 404, 400);
     });

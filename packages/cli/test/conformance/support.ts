@@ -77,7 +77,10 @@ export async function openTarget(workflow: string): Promise<Target> {
       if (server) {
         const status = await server.stop();
         // A registry that crashed mid-run must fail the run even if every request "passed".
-        assert.ok(status.signal === 'SIGTERM' || status.code === 0, `zot-cli exited abnormally: ${JSON.stringify(status)}\n${server.logs().slice(-4000)}`);
+        assert.ok(
+          status.signal === 'SIGTERM' || status.code === 0,
+          `zot-cli exited abnormally: ${JSON.stringify(status)}\n${server.logs().slice(-4000)}`,
+        );
       }
     },
   };

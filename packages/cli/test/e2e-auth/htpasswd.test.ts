@@ -75,9 +75,25 @@ describe('htpasswd over HTTPS (examples/config-htpasswd.json)', { skip }, () => 
     const image = makeImage({ layers: 2, layerSize: 100_000 });
     const layout = await clients.makeDir('layout');
     await writeOciLayout(layout, [{ tag: 'v1', content: image }]);
-    await clients.skopeo('copy', '--dest-cert-dir', certDir, '--dest-creds', 'alice:alice-Secret-1', `oci:${layout}:v1`, `docker://${server.host}/team/app:v1`);
+    await clients.skopeo(
+      'copy',
+      '--dest-cert-dir',
+      certDir,
+      '--dest-creds',
+      'alice:alice-Secret-1',
+      `oci:${layout}:v1`,
+      `docker://${server.host}/team/app:v1`,
+    );
     const out = await clients.makeDir('out');
-    await clients.skopeo('copy', '--src-cert-dir', certDir, '--src-creds', 'bob:bob-Secret-2', `docker://${server.host}/team/app:v1`, `dir:${out}`);
+    await clients.skopeo(
+      'copy',
+      '--src-cert-dir',
+      certDir,
+      '--src-creds',
+      'bob:bob-Secret-2',
+      `docker://${server.host}/team/app:v1`,
+      `dir:${out}`,
+    );
     assert.equal((await readDirCopy(out)).manifestDigest, image.descriptor.digest);
   });
 
@@ -87,7 +103,10 @@ describe('htpasswd over HTTPS (examples/config-htpasswd.json)', { skip }, () => 
     assert.equal(answer.headers['www-authenticate'], 'Basic realm="zot"');
     assert.equal(errorCode(answer.body), 'UNAUTHORIZED');
     assert.equal((await httpsCall(`${server.url}/v2/team/app/tags/list`, { ca: secrets.certs.ca.cert })).status, 401);
-    await fails(clients.skopeo('inspect', '--cert-dir', certDir, `docker://${server.host}/team/app:v1`), /unauthorized|authentication required|401/i);
+    await fails(
+      clients.skopeo('inspect', '--cert-dir', certDir, `docker://${server.host}/team/app:v1`),
+      /unauthorized|authentication required|401/i,
+    );
   });
 
   it('wrong credentials: 401 with the challenge; skopeo and podman login are refused, secrets stay out of the log', async () => {
@@ -98,7 +117,10 @@ describe('htpasswd over HTTPS (examples/config-htpasswd.json)', { skip }, () => 
       clients.skopeo('inspect', '--cert-dir', certDir, '--creds', 'alice:Wrong-Password-9', `docker://${server.host}/team/app:v1`),
       /unauthorized|authentication required|401/i,
     );
-    await fails(clients.podman('login', '--cert-dir', certDir, '-u', 'nobody', '-p', 'Wrong-Password-9', server.host), /unauthorized|401|invalid username\/password/i);
+    await fails(
+      clients.podman('login', '--cert-dir', certDir, '-u', 'nobody', '-p', 'Wrong-Password-9', server.host),
+      /unauthorized|401|invalid username\/password/i,
+    );
     const logs = server.logs();
     assert.ok(!logs.includes('Wrong-Password-9'), 'the wrong password is not logged');
     assert.ok(!logs.includes('alice-Secret-1'), 'the right password is not logged');
@@ -121,7 +143,10 @@ describe('htpasswd over HTTPS (examples/config-htpasswd.json)', { skip }, () => 
   });
 
   it('users added to the htpasswd file can log in without a restart', async () => {
-    await fails(clients.podman('login', '--cert-dir', certDir, '-u', 'carol', '-p', 'carol-Secret-3', server.host), /unauthorized|401|invalid/i);
+    await fails(
+      clients.podman('login', '--cert-dir', certDir, '-u', 'carol', '-p', 'carol-Secret-3', server.host),
+      /unauthorized|401|invalid/i,
+    );
     await htpasswdSet(secrets.htpasswd, 'carol', 'carol-Secret-3', 'bcrypt');
     await lockDown(secrets);
     // The file is checked for changes at most once a second.
@@ -156,7 +181,15 @@ describe('access control over HTTPS (examples/config-policy.json)', { skip }, ()
     const layout = await clients.makeDir('layout');
     await writeOciLayout(layout, [{ tag: 'v1', content: makeImage({ layers: 1, layerSize: 50_000 }) }]);
     for (const repository of ['team/app', 'public/base', 'other/thing']) {
-      await clients.skopeo('copy', '--dest-cert-dir', certDir, '--dest-creds', `admin:${users.admin}`, `oci:${layout}:v1`, `docker://${server.host}/${repository}:v1`);
+      await clients.skopeo(
+        'copy',
+        '--dest-cert-dir',
+        certDir,
+        '--dest-creds',
+        `admin:${users.admin}`,
+        `oci:${layout}:v1`,
+        `docker://${server.host}/${repository}:v1`,
+      );
     }
   });
 
@@ -167,18 +200,47 @@ describe('access control over HTTPS (examples/config-policy.json)', { skip }, ()
 
   it("denies alice's push to team/* with 403 while her pull works", async () => {
     const out = await clients.makeDir('alice-pull');
-    await clients.skopeo('copy', '--src-cert-dir', certDir, '--src-creds', `alice:${users.alice}`, `docker://${server.host}/team/app:v1`, `dir:${out}`);
+    await clients.skopeo(
+      'copy',
+      '--src-cert-dir',
+      certDir,
+      '--src-creds',
+      `alice:${users.alice}`,
+      `docker://${server.host}/team/app:v1`,
+      `dir:${out}`,
+    );
     const layout = await clients.makeDir('alice-layout');
     await writeOciLayout(layout, [{ tag: 'v2', content: makeImage({ layers: 1, layerSize: 10_000 }) }]);
     await assert.rejects(
-      clients.skopeo('copy', '--dest-cert-dir', certDir, '--dest-creds', `alice:${users.alice}`, `oci:${layout}:v2`, `docker://${server.host}/team/app:v2`),
+      clients.skopeo(
+        'copy',
+        '--dest-cert-dir',
+        certDir,
+        '--dest-creds',
+        `alice:${users.alice}`,
+        `oci:${layout}:v2`,
+        `docker://${server.host}/team/app:v2`,
+      ),
       (err: unknown) => err instanceof CommandError && /denied|403/i.test(err.result.stderr),
     );
-    const answer = await httpsCall(`${server.url}/v2/team/app/blobs/uploads/`, { ca: secrets.certs.ca.cert, method: 'POST', user: 'alice', password: users.alice });
+    const answer = await httpsCall(`${server.url}/v2/team/app/blobs/uploads/`, {
+      ca: secrets.certs.ca.cert,
+      method: 'POST',
+      user: 'alice',
+      password: users.alice,
+    });
     assert.equal(answer.status, 403);
     assert.equal(errorCode(answer.body), 'DENIED');
     // Elsewhere ("**") alice may create.
-    await clients.skopeo('copy', '--dest-cert-dir', certDir, '--dest-creds', `alice:${users.alice}`, `oci:${layout}:v2`, `docker://${server.host}/alice/app:v2`);
+    await clients.skopeo(
+      'copy',
+      '--dest-cert-dir',
+      certDir,
+      '--dest-creds',
+      `alice:${users.alice}`,
+      `oci:${layout}:v2`,
+      `docker://${server.host}/alice/app:v2`,
+    );
   });
 
   it('the platform group (accessControl.groups) may push to team/* with podman', async () => {
@@ -200,10 +262,20 @@ describe('access control over HTTPS (examples/config-policy.json)', { skip }, ()
     assert.equal(denied.status, 401);
     assert.equal(denied.headers['www-authenticate'], 'Basic realm="zot"');
     const catalog = async (auth: { user?: string; password?: string }) =>
-      (JSON.parse((await httpsCall(`${server.url}/v2/_catalog`, { ca: secrets.certs.ca.cert, ...auth })).body) as { repositories: string[] }).repositories;
+      (
+        JSON.parse((await httpsCall(`${server.url}/v2/_catalog`, { ca: secrets.certs.ca.cert, ...auth })).body) as {
+          repositories: string[];
+        }
+      ).repositories;
     // Anonymous callers are asked to log in for the catalog, like for /v2/.
     assert.equal((await httpsCall(`${server.url}/v2/_catalog`, { ca: secrets.certs.ca.cert })).status, 401);
-    assert.deepEqual(await catalog({ user: 'carol', password: users.carol }), ['alice/app', 'other/thing', 'public/base', 'team/app', 'team/platform']);
+    assert.deepEqual(await catalog({ user: 'carol', password: users.carol }), [
+      'alice/app',
+      'other/thing',
+      'public/base',
+      'team/app',
+      'team/platform',
+    ]);
     // team/* has no defaultPolicy: eve (no grant) does not see it.
     assert.deepEqual(await catalog({ user: 'eve', password: users.eve }), ['alice/app', 'other/thing', 'public/base']);
   });

@@ -12,9 +12,21 @@ import { slapdAvailable, startSlapd, type SlapdServer } from '@zotjs/auth/testin
 import { makeTempDir, startServer, type RunningServer } from '../helpers/server.js';
 import { ClientSandbox, CommandError, isRoot, makeImage, skipUnlessPrograms, writeOciLayout } from '../helpers/images.js';
 import { readDirCopy } from '../e2e/clients.js';
-import { assertPrivate, assertRunsUnprivileged, clientCertDir, errorCode, exampleConfig, httpsCall, lockDown, makeSecrets, type Secrets } from './support.js';
+import {
+  assertPrivate,
+  assertRunsUnprivileged,
+  clientCertDir,
+  errorCode,
+  exampleConfig,
+  httpsCall,
+  lockDown,
+  makeSecrets,
+  type Secrets,
+} from './support.js';
 
-const skip = skipUnlessPrograms('skopeo', 'podman', 'buildah', 'openssl', 'htpasswd') || (slapdAvailable() || isRoot ? false : 'needs slapd and ldap-utils');
+const skip =
+  skipUnlessPrograms('skopeo', 'podman', 'buildah', 'openssl', 'htpasswd') ||
+  (slapdAvailable() || isRoot ? false : 'needs slapd and ldap-utils');
 
 describe('LDAP over HTTPS (examples/config-ldap.yaml, real slapd with StartTLS)', { skip }, () => {
   let secrets: Secrets;
@@ -102,15 +114,44 @@ describe('LDAP over HTTPS (examples/config-ldap.yaml, real slapd with StartTLS)'
     const image = makeImage({ layers: 1, layerSize: 30_000 });
     const layout = await clients.makeDir('layout');
     await writeOciLayout(layout, [{ tag: 'v1', content: image }]);
-    await clients.skopeo('copy', '--dest-cert-dir', certDir, '--dest-creds', 'dev1:dev1-Secret-1', `oci:${layout}:v1`, `docker://${server.host}/apps/skopeo:v1`);
+    await clients.skopeo(
+      'copy',
+      '--dest-cert-dir',
+      certDir,
+      '--dest-creds',
+      'dev1:dev1-Secret-1',
+      `oci:${layout}:v1`,
+      `docker://${server.host}/apps/skopeo:v1`,
+    );
     const out = await clients.makeDir('out');
-    await clients.skopeo('copy', '--src-cert-dir', certDir, '--src-creds', 'guest:guest-Secret-2', `docker://${server.host}/apps/skopeo:v1`, `dir:${out}`);
+    await clients.skopeo(
+      'copy',
+      '--src-cert-dir',
+      certDir,
+      '--src-creds',
+      'guest:guest-Secret-2',
+      `docker://${server.host}/apps/skopeo:v1`,
+      `dir:${out}`,
+    );
     assert.equal((await readDirCopy(out)).manifestDigest, image.descriptor.digest);
     await assert.rejects(
-      clients.skopeo('copy', '--dest-cert-dir', certDir, '--dest-creds', 'guest:guest-Secret-2', `oci:${layout}:v1`, `docker://${server.host}/apps/guest:v1`),
+      clients.skopeo(
+        'copy',
+        '--dest-cert-dir',
+        certDir,
+        '--dest-creds',
+        'guest:guest-Secret-2',
+        `oci:${layout}:v1`,
+        `docker://${server.host}/apps/guest:v1`,
+      ),
       (err: unknown) => err instanceof CommandError && /denied|403/i.test(err.result.stderr),
     );
-    const denied = await httpsCall(`${server.url}/v2/apps/skopeo/manifests/v1`, { ca: secrets.certs.ca.cert, method: 'DELETE', user: 'dev1', password: 'dev1-Secret-1' });
+    const denied = await httpsCall(`${server.url}/v2/apps/skopeo/manifests/v1`, {
+      ca: secrets.certs.ca.cert,
+      method: 'DELETE',
+      user: 'dev1',
+      password: 'dev1-Secret-1',
+    });
     assert.equal(denied.status, 403);
     await clients.skopeo('delete', '--cert-dir', certDir, '--creds', 'root1:root1-Secret-3', `docker://${server.host}/apps/skopeo:v1`);
   });
@@ -135,7 +176,10 @@ describe('LDAP over HTTPS (examples/config-ldap.yaml, real slapd with StartTLS)'
     );
     // A good login clears this address's failure count (the brute-force slowdown would otherwise
     // delay the next test's first attempts).
-    assert.equal((await httpsCall(`${server.url}/v2/`, { ca: secrets.certs.ca.cert, user: 'dev1', password: 'dev1-Secret-1' })).status, 200);
+    assert.equal(
+      (await httpsCall(`${server.url}/v2/`, { ca: secrets.certs.ca.cert, user: 'dev1', password: 'dev1-Secret-1' })).status,
+      200,
+    );
     assert.ok(!server.logs().includes('Wrong-Password-7'));
     assert.ok(!server.logs().includes(slapd.bindPassword), 'the bind password is never logged');
   });

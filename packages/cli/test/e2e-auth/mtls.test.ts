@@ -12,7 +12,18 @@ import { issueCertificate, type CertificatePair } from '@zotjs/auth/testing';
 import { startServer, type RunningServer } from '../helpers/server.js';
 import { ClientSandbox, CommandError, makeImage, skipUnlessPrograms, writeOciLayout } from '../helpers/images.js';
 import { readDirCopy } from '../e2e/clients.js';
-import { assertPrivate, assertRunsUnprivileged, clientCertDir, errorCode, exampleConfig, httpsCall, lockDown, makeSecrets, serverFingerprint, type Secrets } from './support.js';
+import {
+  assertPrivate,
+  assertRunsUnprivileged,
+  clientCertDir,
+  errorCode,
+  exampleConfig,
+  httpsCall,
+  lockDown,
+  makeSecrets,
+  serverFingerprint,
+  type Secrets,
+} from './support.js';
 
 const skip = skipUnlessPrograms('skopeo', 'podman', 'buildah', 'htpasswd', 'openssl');
 
@@ -137,7 +148,15 @@ describe('mixed mode: client CA and htpasswd', { skip }, () => {
     const layout = await clients.makeDir('layout');
     await writeOciLayout(layout, [{ tag: 'v1', content: makeImage({ layers: 1, layerSize: 10_000 }) }]);
     await clients.skopeo('copy', '--dest-cert-dir', certOnly, `oci:${layout}:v1`, `docker://${server.host}/mixed/by-cert:v1`);
-    await clients.skopeo('copy', '--dest-cert-dir', caOnly, '--dest-creds', 'alice:alice-Secret-1', `oci:${layout}:v1`, `docker://${server.host}/mixed/by-password:v1`);
+    await clients.skopeo(
+      'copy',
+      '--dest-cert-dir',
+      caOnly,
+      '--dest-creds',
+      'alice:alice-Secret-1',
+      `oci:${layout}:v1`,
+      `docker://${server.host}/mixed/by-password:v1`,
+    );
   });
 
   it('SIGHUP re-reads the certificates: new connections get the new one, no restart', async () => {
@@ -157,7 +176,10 @@ describe('mixed mode: client CA and htpasswd', { skip }, () => {
     assert.notEqual(after, before, 'the server presents the rotated certificate');
     assert.equal(server.process.pid, pid);
     assert.equal(server.process.exitCode, null, 'still running');
-    assert.equal((await httpsCall(`${server.url}/v2/`, { ca: secrets.certs.ca.cert, user: 'alice', password: 'alice-Secret-1' })).status, 200);
+    assert.equal(
+      (await httpsCall(`${server.url}/v2/`, { ca: secrets.certs.ca.cert, user: 'alice', password: 'alice-Secret-1' })).status,
+      200,
+    );
     assert.match(server.logs(), /TLS certificates reloaded/);
   });
 });

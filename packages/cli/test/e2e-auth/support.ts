@@ -97,13 +97,20 @@ export interface HttpsAnswer {
 /** One HTTPS request trusting `ca` (optionally with Basic credentials or a client certificate). */
 export async function httpsCall(
   url: string,
-  options: { ca: string; method?: string; user?: string; password?: string; client?: CertificatePair } = { ca: '' },
+  options: {
+    ca: string;
+    method?: string;
+    user?: string | undefined;
+    password?: string | undefined;
+    client?: CertificatePair | undefined;
+  } = { ca: '' },
 ): Promise<HttpsAnswer> {
   const ca = await readFile(options.ca);
   const client = options.client ? { cert: await readFile(options.client.cert), key: await readFile(options.client.key) } : {};
   return new Promise((resolve, reject) => {
     const headers: Record<string, string> = {};
-    if (options.user !== undefined) headers.authorization = `Basic ${Buffer.from(`${options.user}:${options.password ?? ''}`).toString('base64')}`;
+    if (options.user !== undefined)
+      headers.authorization = `Basic ${Buffer.from(`${options.user}:${options.password ?? ''}`).toString('base64')}`;
     const req = httpsRequest(url, { method: options.method ?? 'GET', headers, ca, agent: false, ...client }, (res) => {
       const chunks: Buffer[] = [];
       res.on('data', (c: Buffer) => chunks.push(c));

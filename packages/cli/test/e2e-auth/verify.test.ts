@@ -33,7 +33,11 @@ describe('zot-cli verify with security settings', () => {
         http: {
           port: '5000',
           tls: { cert: 'server.crt' },
-          auth: { htpasswd: { path: '/etc/zot/htpasswd' }, bearer: {}, ldap: { address: 'ldap.example.org', port: 99999, bindPassword: 'Do-Not-Echo-Me' } },
+          auth: {
+            htpasswd: { path: '/etc/zot/htpasswd' },
+            bearer: {},
+            ldap: { address: 'ldap.example.org', port: 99999, bindPassword: 'Do-Not-Echo-Me' },
+          },
           accessControl: { repositories: { 'team/[x': { defaultPolicy: ['push'] } } },
         },
       }),

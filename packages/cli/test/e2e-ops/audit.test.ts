@@ -53,13 +53,27 @@ describe('audit log', { skip: skipUnlessPrograms('skopeo', 'htpasswd') }, () => 
     const image = makeImage({ layers: 1, layerSize: 50_000 });
     const layout = await clients.makeDir('layout');
     await writeOciLayout(layout, [{ tag: 'v1', content: image }]);
-    await clients.skopeo('copy', DEST_PLAIN, '--dest-creds', `alice:${PASSWORD}`, `oci:${layout}:v1`, `docker://${server.host}/ops/audited:v1`);
+    await clients.skopeo(
+      'copy',
+      DEST_PLAIN,
+      '--dest-creds',
+      `alice:${PASSWORD}`,
+      `oci:${layout}:v1`,
+      `docker://${server.host}/ops/audited:v1`,
+    );
     await clients.skopeo('delete', PLAIN, '--creds', `bob:${PASSWORD}`, `docker://${server.host}/ops/audited:v1`);
     // An anonymous push (skopeo stops at `GET /v2/` already, so straight to the upload endpoint).
     const refused = await fetch(`${server.url}/v2/ops/anonymous/blobs/uploads/`, { method: 'POST' });
     assert.equal(refused.status, 401);
     // A read is not a change: not audited.
-    assert.equal((await fetch(`${server.url}/v2/_catalog`, { headers: { Authorization: `Basic ${Buffer.from(`alice:${PASSWORD}`).toString('base64')}` } })).status, 200);
+    assert.equal(
+      (
+        await fetch(`${server.url}/v2/_catalog`, {
+          headers: { Authorization: `Basic ${Buffer.from(`alice:${PASSWORD}`).toString('base64')}` },
+        })
+      ).status,
+      200,
+    );
 
     // Stopping flushes the audit file.
     assert.equal((await server.stop()).code, 0);
@@ -79,8 +93,13 @@ describe('audit log', { skip: skipUnlessPrograms('skopeo', 'htpasswd') }, () => 
     assert.equal(push['reference'], 'v1');
     assert.equal(push['digest'], image.descriptor.digest);
     assert.equal(push['status'], 201);
-    const blobs = lines.filter((l) => l['user'] === 'alice' && typeof l['digest'] === 'string' && l['operation'] !== 'putManifest' && l['result'] === 'success');
-    assert.ok(blobs.some((l) => l['digest'] === image.layers[0]!.descriptor.digest), 'the layer push is recorded with its digest');
+    const blobs = lines.filter(
+      (l) => l['user'] === 'alice' && typeof l['digest'] === 'string' && l['operation'] !== 'putManifest' && l['result'] === 'success',
+    );
+    assert.ok(
+      blobs.some((l) => l['digest'] === image.layers[0]!.descriptor.digest),
+      'the layer push is recorded with its digest',
+    );
 
     const deleted = lines.find((l) => l['operation'] === 'deleteManifest');
     assert.ok(deleted, JSON.stringify(lines, null, 1));
@@ -90,7 +109,9 @@ describe('audit log', { skip: skipUnlessPrograms('skopeo', 'htpasswd') }, () => 
     );
 
     const anonymous = lines.filter((l) => l['repository'] === 'ops/anonymous');
-    assert.ok(anonymous.length > 0 && anonymous.every((l) => l['user'] === 'anonymous' && l['result'] === 'failure' && l['status'] === 401));
+    assert.ok(
+      anonymous.length > 0 && anonymous.every((l) => l['user'] === 'anonymous' && l['result'] === 'failure' && l['status'] === 401),
+    );
 
     const text = await readFile(auditFile, 'utf8');
     assert.ok(!text.includes(PASSWORD) && !/authorization/i.test(text), 'no secret in the audit log');
@@ -100,6 +121,9 @@ describe('audit log', { skip: skipUnlessPrograms('skopeo', 'htpasswd') }, () => 
     if (user) assert.equal(info.uid, user.uid);
     // The main log is elsewhere (stdout here): the audit file holds audit lines only.
     assert.ok(lines.every((l) => l['msg'] === 'audit'));
-    assert.ok(server.logRecords().some((r) => r.msg === 'request'), 'the request log still goes to the main log');
+    assert.ok(
+      server.logRecords().some((r) => r.msg === 'request'),
+      'the request log still goes to the main log',
+    );
   });
 });

@@ -12,7 +12,9 @@ import { main } from '../../src/main.js';
 import { startServer } from '../helpers/server.js';
 
 const dirs: string[] = [];
-after(() => dirs.forEach((dir) => rmSync(dir, { recursive: true, force: true })));
+after(() => {
+  for (const dir of dirs) rmSync(dir, { recursive: true, force: true });
+});
 
 async function verify(config: unknown, name = 'config.json'): Promise<{ code: number; output: string }> {
   const dir = mkdtempSync(join(tmpdir(), 'zot-ops-config-'));
@@ -74,7 +76,8 @@ extensions:
   it('zot-cli serve refuses a metrics path inside the registry API', async () => {
     await assert.rejects(
       startServer({ config: { extensions: { metrics: { prometheus: { path: '/v2/metrics' } } } } }),
-      (err: Error) => /exited before answering \(code 1/.test(err.message) && /prometheus\.path must be a plain path outside \/v2\//.test(err.message),
+      (err: Error) =>
+        /exited before answering \(code 1/.test(err.message) && /prometheus\.path must be a plain path outside \/v2\//.test(err.message),
     );
   });
 });

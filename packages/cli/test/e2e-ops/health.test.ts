@@ -19,7 +19,7 @@ describe('health probes', () => {
     for (const path of ['/livez', '/readyz', '/startupz']) {
       const res = await fetch(`${server.url}${path}`);
       assert.equal(res.status, 200, path);
-      assert.equal((await res.json() as { status: string }).status, 'ok');
+      assert.equal(((await res.json()) as { status: string }).status, 'ok');
     }
     // Probes are routes of the table: logged with their template, documented in the OpenAPI document.
     assert.ok(server.logRecords().some((r) => r.msg === 'request' && r.route === '/readyz' && r.operation === 'readyz'));
@@ -27,7 +27,9 @@ describe('health probes', () => {
     assert.ok(doc.paths['/livez']?.get && doc.paths['/readyz']?.get && doc.paths['/startupz']?.get);
   });
 
-  it('/readyz flips to 503 when the storage folder becomes unwritable, and back', { skip: runsUnprivileged ? false : 'needs an unprivileged registry user' }, async (t) => {
+  it('/readyz flips to 503 when the storage folder becomes unwritable, and back', {
+    skip: runsUnprivileged ? false : 'needs an unprivileged registry user',
+  }, async (t) => {
     const server = await startServer();
     t.after(async () => {
       await chmod(server.rootDirectory, 0o700).catch(() => undefined);
@@ -38,14 +40,19 @@ describe('health probes', () => {
     await chmod(server.rootDirectory, 0o500);
     const body = await eventually('/readyz to report the storage', async () => {
       const res = await fetch(`${server.url}/readyz`);
-      return res.status === 503 ? ((await res.json()) as { errors: Array<{ code: string; detail: { checks: Record<string, string> } }> }) : false;
+      return res.status === 503
+        ? ((await res.json()) as { errors: Array<{ code: string; detail: { checks: Record<string, string> } }> })
+        : false;
     });
     assert.equal(body.errors[0]!.code, 'UNAVAILABLE');
     assert.deepEqual(body.errors[0]!.detail.checks, { storage: 'EACCES' });
     // Not ready is not dead: a restart would not help, so liveness stays up.
     assert.equal((await fetch(`${server.url}/livez`)).status, 200);
     assert.equal((await fetch(`${server.url}/startupz`)).status, 200);
-    assert.ok(server.logRecords().some((r) => r.msg === 'storage is not ready' && r.storage === 'EACCES'), server.logs());
+    assert.ok(
+      server.logRecords().some((r) => r.msg === 'storage is not ready' && r.storage === 'EACCES'),
+      server.logs(),
+    );
 
     await chmod(server.rootDirectory, 0o700);
     await eventually('/readyz to recover', async () => (await fetch(`${server.url}/readyz`)).status === 200);

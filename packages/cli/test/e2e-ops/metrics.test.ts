@@ -46,11 +46,14 @@ describe('metrics after skopeo copy', { skip: skipUnlessPrograms('skopeo') }, ()
     const m = pushed.samples;
     assert.equal(m.get(MANIFEST_PUT), 1, 'one manifest pushed');
     // Blobs go in through upload sessions or single-request uploads, depending on the client's choice.
-    const blobPushes = (m.get(UPLOAD_DONE) ?? 0) + (m.get('zot_http_requests_total{method="POST",route="/v2/{name}/blobs/uploads/",status="201"}') ?? 0);
+    const blobPushes =
+      (m.get(UPLOAD_DONE) ?? 0) + (m.get('zot_http_requests_total{method="POST",route="/v2/{name}/blobs/uploads/",status="201"}') ?? 0);
     assert.equal(blobPushes, image.layers.length + 1, 'config and layers pushed');
     assert.ok((m.get('zot_uploaded_bytes_total') ?? 0) >= blobBytes, `uploaded ${m.get('zot_uploaded_bytes_total')} < ${blobBytes}`);
     assert.equal(m.get('zot_upload_sessions_in_progress'), 0);
-    assert.ok((m.get(`zot_http_request_duration_seconds_count{method="PUT",route="/v2/{name}/manifests/{reference}",status="201"}`) ?? 0) >= 1);
+    assert.ok(
+      (m.get(`zot_http_request_duration_seconds_count{method="PUT",route="/v2/{name}/manifests/{reference}",status="201"}`) ?? 0) >= 1,
+    );
     // The repository name never becomes a label: labels carry route templates only.
     assert.ok(!pushed.text.includes('ops/metrics'), 'a raw path leaked into the metrics');
     assert.ok(pushed.text.includes('process_resident_memory_bytes'), 'process metrics');
@@ -59,7 +62,10 @@ describe('metrics after skopeo copy', { skip: skipUnlessPrograms('skopeo') }, ()
     await clients.skopeo('copy', SRC_PLAIN, `docker://${server.host}/ops/metrics:v1`, `dir:${out}`);
     const pulled = (await scrape(`${server.url}/metrics`)).samples;
     assert.ok((pulled.get(BLOB_GET) ?? 0) >= image.layers.length + 1, 'blob pulls counted');
-    assert.ok((pulled.get('zot_downloaded_bytes_total') ?? 0) >= blobBytes, `downloaded ${pulled.get('zot_downloaded_bytes_total')} < ${blobBytes}`);
+    assert.ok(
+      (pulled.get('zot_downloaded_bytes_total') ?? 0) >= blobBytes,
+      `downloaded ${pulled.get('zot_downloaded_bytes_total')} < ${blobBytes}`,
+    );
     assert.ok((pulled.get('zot_http_requests_total{method="GET",route="/metrics",status="200"}') ?? 0) >= 2, 'scrapes are counted too');
   });
 });

@@ -37,7 +37,14 @@ describe('Swagger UI in headless Chromium', { skip: skipUnlessPrograms('chromium
     browser = await chromium.launchPersistentContext(profile, {
       executablePath: CHROMIUM,
       headless: true,
-      args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'],
+      args: [
+        '--no-sandbox',
+        '--disable-gpu',
+        '--disable-background-networking',
+        '--disable-component-update',
+        '--disable-sync',
+        '--no-first-run',
+      ],
       viewport: { width: 1280, height: 900 },
     });
     browser.on('request', (request) => requested.push(request.url()));
@@ -62,14 +69,21 @@ describe('Swagger UI in headless Chromium', { skip: skipUnlessPrograms('chromium
 
   it('lists every operation of the document, and "Try it out" on GET /v2/_catalog returns the live list', async () => {
     const doc = (await (await fetch(`${server.url}/openapi.json`)).json()) as OpenApiDoc;
-    const expected = Object.values(doc.paths).flatMap((item) => Object.values(item).map((op) => `operations-${op.tags[0]}-${op.operationId}`));
+    const expected = Object.values(doc.paths).flatMap((item) =>
+      Object.values(item).map((op) => `operations-${op.tags[0]}-${op.operationId}`),
+    );
     assert.ok(expected.length >= 25, `only ${expected.length} operations documented`);
 
     const page = await openUi('/swagger/');
     assert.match(await page.locator('.info .title').innerText(), /zot-ts OCI registry/);
     const shown = await page.$$eval('.opblock[id^="operations-"]', (els) => els.map((el) => el.id));
     assert.deepEqual([...shown].sort(), [...expected].sort());
-    for (const id of ['operations-distribution-listRepositories', 'operations-distribution-putManifest', 'operations-health-readyz', 'operations-metrics-getMetrics']) {
+    for (const id of [
+      'operations-distribution-listRepositories',
+      'operations-distribution-putManifest',
+      'operations-health-readyz',
+      'operations-metrics-getMetrics',
+    ]) {
       assert.ok(shown.includes(id), `${id} not shown`);
     }
 

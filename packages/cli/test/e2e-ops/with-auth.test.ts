@@ -45,7 +45,11 @@ describe('operations endpoints with auth on', { skip: skipUnlessPrograms('htpass
   it('keeps probes and docs public, even with wrong credentials', async () => {
     for (const path of ['/livez', '/readyz', '/startupz', '/openapi.json', '/openapi.yaml', '/swagger/']) {
       assert.equal((await fetch(`${server.url}${path}`)).status, 200, path);
-      assert.equal((await fetch(`${server.url}${path}`, { headers: basic('alice', 'wrong') })).status, 200, `${path} with a wrong password`);
+      assert.equal(
+        (await fetch(`${server.url}${path}`, { headers: basic('alice', 'wrong') })).status,
+        200,
+        `${path} with a wrong password`,
+      );
     }
     assert.equal((await fetch(`${server.url}/v2/_catalog`, { headers: basic('alice', 'wrong') })).status, 401);
   });

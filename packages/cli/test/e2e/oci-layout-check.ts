@@ -10,14 +10,8 @@ import { join, relative } from 'node:path';
 import { pipeline } from 'node:stream/promises';
 
 const DIGEST = /^(sha256):([a-f0-9]{64})$|^(sha512):([a-f0-9]{128})$/;
-const MANIFEST_TYPES = new Set([
-  'application/vnd.oci.image.manifest.v1+json',
-  'application/vnd.docker.distribution.manifest.v2+json',
-]);
-const INDEX_TYPES = new Set([
-  'application/vnd.oci.image.index.v1+json',
-  'application/vnd.docker.distribution.manifest.list.v2+json',
-]);
+const MANIFEST_TYPES = new Set(['application/vnd.oci.image.manifest.v1+json', 'application/vnd.docker.distribution.manifest.v2+json']);
+const INDEX_TYPES = new Set(['application/vnd.oci.image.index.v1+json', 'application/vnd.docker.distribution.manifest.list.v2+json']);
 /** Folders inside a repository that are the layout's own (or the registry's upload area), never repositories. */
 const NOT_REPOSITORIES = new Set(['blobs', '.uploads']);
 
@@ -95,7 +89,10 @@ export async function checkOciLayout(dir: string): Promise<string[]> {
     }
   };
 
-  const checkDescriptor = (where: string, descriptor: DescriptorLike): descriptor is { mediaType: string; digest: string; size: number } => {
+  const checkDescriptor = (
+    where: string,
+    descriptor: DescriptorLike,
+  ): descriptor is { mediaType: string; digest: string; size: number } => {
     const ok =
       typeof descriptor.mediaType === 'string' &&
       typeof descriptor.digest === 'string' &&
@@ -109,7 +106,8 @@ export async function checkOciLayout(dir: string): Promise<string[]> {
     }
     const size = blobSizes.get(descriptor.digest as string);
     if (size === undefined) problems.push(`${where}: blob ${String(descriptor.digest)} is missing`);
-    else if (size !== descriptor.size) problems.push(`${where}: ${String(descriptor.digest)} is ${size} bytes, descriptor says ${String(descriptor.size)}`);
+    else if (size !== descriptor.size)
+      problems.push(`${where}: ${String(descriptor.digest)} is ${size} bytes, descriptor says ${String(descriptor.size)}`);
     return size !== undefined;
   };
 
@@ -124,7 +122,7 @@ export async function checkOciLayout(dir: string): Promise<string[]> {
       if (manifest.schemaVersion !== 2) problems.push(`${where}: manifest schemaVersion ${String(manifest.schemaVersion)}`);
       checkDescriptor(`${where} config`, (manifest.config ?? {}) as DescriptorLike);
       const layers = Array.isArray(manifest.layers) ? (manifest.layers as DescriptorLike[]) : [];
-      layers.forEach((layer, i) => checkDescriptor(`${where} layer ${i}`, layer));
+      for (const [i, layer] of layers.entries()) checkDescriptor(`${where} layer ${i}`, layer);
     } else if (INDEX_TYPES.has(descriptor.mediaType)) {
       const index = await readBlobJson(descriptor.digest);
       if (!index) return;

@@ -75,7 +75,9 @@ describe('podman and buildah end to end', { skip: skipUnlessPrograms('podman', '
     await builder.buildah('push', PLAIN, '--digestfile', digestFile, 'localhost/buildah-app:1', `docker://${server.host}/buildah/app:1`);
     const pushedDigest = (await readFile(digestFile, 'utf8')).trim();
 
-    const inspected = JSON.parse((await builder.skopeo('inspect', PLAIN, `docker://${server.host}/buildah/app:1`)).stdout) as { Digest: string };
+    const inspected = JSON.parse((await builder.skopeo('inspect', PLAIN, `docker://${server.host}/buildah/app:1`)).stdout) as {
+      Digest: string;
+    };
     assert.equal(inspected.Digest, pushedDigest);
     const rawConfig = (await builder.skopeo('inspect', PLAIN, '--config', '--raw', `docker://${server.host}/buildah/app:1`)).stdout;
     assert.equal(sha256(Buffer.from(rawConfig)), `sha256:${imageId}`, 'the config blob is the one buildah committed');
@@ -88,7 +90,18 @@ describe('podman and buildah end to end', { skip: skipUnlessPrograms('podman', '
     ];
     await builder.buildMultiArch('localhost/multi:list', platforms, { files: 1, fileSize: 20_000 });
     const digestFile = join(builder.dir, 'list.digest');
-    await builder.buildah('manifest', 'push', '--all', PLAIN, '--format', 'oci', '--digestfile', digestFile, 'localhost/multi:list', `docker://${server.host}/multi/buildah:list`);
+    await builder.buildah(
+      'manifest',
+      'push',
+      '--all',
+      PLAIN,
+      '--format',
+      'oci',
+      '--digestfile',
+      digestFile,
+      'localhost/multi:list',
+      `docker://${server.host}/multi/buildah:list`,
+    );
     const pushedDigest = (await readFile(digestFile, 'utf8')).trim();
 
     const served = await getManifest(server.url, 'multi/buildah', 'list');
@@ -96,18 +109,26 @@ describe('podman and buildah end to end', { skip: skipUnlessPrograms('podman', '
     assert.equal(sha256(served.body), pushedDigest);
     const index = JSON.parse(served.body.toString()) as IndexJson;
     assert.equal(index.mediaType, MEDIA_TYPES.ociIndex);
-    assert.deepEqual(
-      index.manifests.map((m) => m.platform?.architecture).sort(),
-      ['amd64', 'arm64'],
-    );
+    assert.deepEqual(index.manifests.map((m) => m.platform?.architecture).sort(), ['amd64', 'arm64']);
 
     const arm = index.manifests.find((m) => m.platform?.architecture === 'arm64');
     assert.ok(arm);
     const out = await builder.makeDir('arm-out');
-    await builder.skopeo('--override-arch', 'arm64', '--override-variant', 'v8', 'copy', SRC_PLAIN, `docker://${server.host}/multi/buildah:list`, `dir:${out}`);
+    await builder.skopeo(
+      '--override-arch',
+      'arm64',
+      '--override-variant',
+      'v8',
+      'copy',
+      SRC_PLAIN,
+      `docker://${server.host}/multi/buildah:list`,
+      `dir:${out}`,
+    );
     const copy = await readDirCopy(out);
     assert.equal(copy.manifestDigest, arm.digest, 'the arm64 manifest was picked from the index');
-    const config = JSON.parse((await readFile(join(out, (JSON.parse(copy.manifest.toString()) as { config: { digest: string } }).config.digest.slice(7)), 'utf8'))) as {
+    const config = JSON.parse(
+      await readFile(join(out, (JSON.parse(copy.manifest.toString()) as { config: { digest: string } }).config.digest.slice(7)), 'utf8'),
+    ) as {
       architecture: string;
     };
     assert.equal(config.architecture, 'arm64');
@@ -116,7 +137,11 @@ describe('podman and buildah end to end', { skip: skipUnlessPrograms('podman', '
   it('skopeo copy --all pushes a hand-made index byte for byte, and podman pulls the host platform', async () => {
     const host = hostPlatform();
     const other: Platform = host.architecture === 'arm64' ? { os: 'linux', architecture: 'amd64' } : { os: 'linux', architecture: 'arm64' };
-    const images = [makeImage({ platform: host, layers: 1 }), makeImage({ platform: other, layers: 1 }), makeImage({ platform: { os: 'linux', architecture: 's390x' }, layers: 1 })];
+    const images = [
+      makeImage({ platform: host, layers: 1 }),
+      makeImage({ platform: other, layers: 1 }),
+      makeImage({ platform: { os: 'linux', architecture: 's390x' }, layers: 1 }),
+    ];
     const index = makeIndex(images);
     const layout = await builder.makeDir('layout-index');
     await writeOciLayout(layout, [{ tag: 'multi', content: index }]);

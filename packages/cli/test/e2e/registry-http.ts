@@ -22,7 +22,13 @@ export async function pushBlob(baseUrl: string, repository: string, blob: BlobCo
 }
 
 /** PUTs a manifest's exact bytes under `reference`; returns the response. */
-export async function putManifest(baseUrl: string, repository: string, reference: string, manifest: Buffer, mediaType: string): Promise<Response> {
+export async function putManifest(
+  baseUrl: string,
+  repository: string,
+  reference: string,
+  manifest: Buffer,
+  mediaType: string,
+): Promise<Response> {
   return fetch(`${baseUrl}/v2/${repository}/manifests/${reference}`, {
     method: 'PUT',
     headers: { 'content-type': mediaType },
@@ -50,7 +56,11 @@ export async function pushContent(baseUrl: string, repository: string, tag: stri
 }
 
 /** GET a manifest with every manifest media type accepted; returns its exact bytes and headers. */
-export async function getManifest(baseUrl: string, repository: string, reference: string): Promise<{ status: number; body: Buffer; headers: Headers }> {
+export async function getManifest(
+  baseUrl: string,
+  repository: string,
+  reference: string,
+): Promise<{ status: number; body: Buffer; headers: Headers }> {
   const res = await fetch(`${baseUrl}/v2/${repository}/manifests/${reference}`, {
     headers: {
       accept: [

@@ -93,7 +93,16 @@ describe('skopeo end to end', { skip: skipUnlessPrograms('skopeo', 'buildah') },
     await writeOciLayout(layout, [{ tag: 'v1', content: image }]);
     const digestFile = join(clients.dir, 'v2s2.digest');
 
-    await clients.skopeo('copy', DEST_PLAIN, '--format', 'v2s2', '--digestfile', digestFile, `oci:${layout}:v1`, `docker://${server.host}/skopeo/docker:v2`);
+    await clients.skopeo(
+      'copy',
+      DEST_PLAIN,
+      '--format',
+      'v2s2',
+      '--digestfile',
+      digestFile,
+      `oci:${layout}:v1`,
+      `docker://${server.host}/skopeo/docker:v2`,
+    );
     const pushedDigest = (await readFile(digestFile, 'utf8')).trim();
     assert.notEqual(pushedDigest, image.descriptor.digest, 'skopeo converted the manifest');
 
@@ -137,14 +146,22 @@ describe('skopeo end to end', { skip: skipUnlessPrograms('skopeo', 'buildah') },
       RepoTags: string[];
     };
     assert.equal(inspected.Digest, image.descriptor.digest);
-    assert.deepEqual(inspected.Layers, image.layers.map((l) => l.descriptor.digest));
+    assert.deepEqual(
+      inspected.Layers,
+      image.layers.map((l) => l.descriptor.digest),
+    );
     assert.equal(inspected.Architecture, image.descriptor.platform?.architecture);
     assert.deepEqual([...inspected.RepoTags].sort(), ['1.0', '1.1', 'latest']);
 
-    const config = JSON.parse((await clients.skopeo('inspect', PLAIN, '--config', '--raw', `docker://${server.host}/skopeo/tags:latest`)).stdout) as {
+    const config = JSON.parse(
+      (await clients.skopeo('inspect', PLAIN, '--config', '--raw', `docker://${server.host}/skopeo/tags:latest`)).stdout,
+    ) as {
       rootfs: { diff_ids: string[] };
     };
-    assert.deepEqual(config.rootfs.diff_ids, image.layers.map((l) => l.diffId));
+    assert.deepEqual(
+      config.rootfs.diff_ids,
+      image.layers.map((l) => l.diffId),
+    );
   });
 
   it('deletes an image with skopeo delete', async () => {
@@ -178,7 +195,9 @@ describe('skopeo end to end', { skip: skipUnlessPrograms('skopeo', 'buildah') },
     await clients.skopeo('copy', DEST_PLAIN, `oci:${layout}:v1`, `docker://${server.host}/mount/source:v1`);
 
     const second = await clients.skopeo('--debug', 'copy', DEST_PLAIN, `oci:${layout}:v1`, `docker://${server.host}/mount/target:v1`);
-    const mountAttempts = second.stderr.split('\n').filter((line) => line.includes('from=mount%2Fsource') || line.includes('from=mount/source'));
+    const mountAttempts = second.stderr
+      .split('\n')
+      .filter((line) => line.includes('from=mount%2Fsource') || line.includes('from=mount/source'));
     assert.ok(mountAttempts.length > 0, `skopeo tried a mount:\n${second.stderr.slice(-3000)}`);
     assert.match(second.stderr, /mount OK/, 'skopeo reports the mount succeeded');
 

@@ -87,7 +87,10 @@ describe('storage folder read directly', { skip: skipUnlessPrograms('skopeo', 'u
     const reference = `oci:${join(server.rootDirectory, 'disk/nested/deeper/app')}:v1`;
     const inspected = JSON.parse((await clients.skopeo('inspect', reference)).stdout) as { Digest: string; Layers: string[] };
     assert.equal(inspected.Digest, app.descriptor.digest);
-    assert.deepEqual(inspected.Layers, app.layers.map((l) => l.descriptor.digest));
+    assert.deepEqual(
+      inspected.Layers,
+      app.layers.map((l) => l.descriptor.digest),
+    );
 
     const out = await clients.makeDir('from-disk');
     await clients.skopeo('copy', `oci:${join(server.rootDirectory, 'disk/app')}:v1-again`, `dir:${out}`);
@@ -131,7 +134,9 @@ describe('storage folder read directly', { skip: skipUnlessPrograms('skopeo', 'u
 
     await clients.skopeo('delete', PLAIN, `docker://${server.host}/disk/app:doomed`);
 
-    const index = JSON.parse(await readFile(join(server.rootDirectory, 'disk/app/index.json'), 'utf8')) as { manifests: Array<{ digest: string }> };
+    const index = JSON.parse(await readFile(join(server.rootDirectory, 'disk/app/index.json'), 'utf8')) as {
+      manifests: Array<{ digest: string }>;
+    };
     assert.ok(!index.manifests.some((m) => m.digest === doomed.descriptor.digest), 'index.json no longer lists the deleted manifest');
     assert.equal((await tagsOnDisk(server.rootDirectory, 'disk/app')).get('v1'), app.descriptor.digest);
     assert.deepEqual(await checkOciLayout(join(server.rootDirectory, 'disk/app')), []);

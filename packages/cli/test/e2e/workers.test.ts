@@ -23,18 +23,27 @@ interface Answer {
 /** One request on a connection of its own (agent: false), so the kernel picks a worker for it. */
 function send(url: string, method: string, body?: Buffer, headers: Record<string, string> = {}): Promise<Answer> {
   return new Promise((resolve, reject) => {
-    const req = request(url, { method, agent: false, headers: { ...headers, ...(body ? { 'Content-Length': String(body.length) } : {}) } }, (res) => {
-      const chunks: Buffer[] = [];
-      res.on('data', (c: Buffer) => chunks.push(c));
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(chunks) }));
-    });
+    const req = request(
+      url,
+      { method, agent: false, headers: { ...headers, ...(body ? { 'Content-Length': String(body.length) } : {}) } },
+      (res) => {
+        const chunks: Buffer[] = [];
+        res.on('data', (c: Buffer) => chunks.push(c));
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(chunks) }));
+      },
+    );
     req.on('error', reject);
     req.end(body);
   });
 }
 
 const workerPids = (server: RunningServer, msg: RegExp): Set<number> =>
-  new Set(server.logRecords().filter((r) => typeof r.msg === 'string' && msg.test(r.msg)).map((r) => Number(r.pid)));
+  new Set(
+    server
+      .logRecords()
+      .filter((r) => typeof r.msg === 'string' && msg.test(r.msg))
+      .map((r) => Number(r.pid)),
+  );
 
 const requestLines = (server: RunningServer, route: string): Array<Record<string, unknown>> =>
   server.logRecords().filter((r) => r.msg === 'request' && r.route === route);
@@ -74,7 +83,11 @@ async function openSessions(server: RunningServer, count: number): Promise<strin
 async function refusedEverywhere(server: RunningServer, pids: Set<number>): Promise<void> {
   await new Promise((r) => setTimeout(r, 300));
   const refusedBy = (): Set<number> =>
-    new Set(requestLines(server, UPLOADS_ROUTE).filter((r) => r.status === 429).map((r) => Number(r.pid)));
+    new Set(
+      requestLines(server, UPLOADS_ROUTE)
+        .filter((r) => r.status === 429)
+        .map((r) => Number(r.pid)),
+    );
   const before = refusedBy().size;
   for (let round = 0; round < 10; round++) {
     const answers = await Promise.all(Array.from({ length: 8 }, () => send(`${server.url}/v2/workers/limit/blobs/uploads/`, 'POST')));
@@ -128,7 +141,7 @@ describe('two serving processes (http.workers: 2)', () => {
       let location = String(start.headers.location);
       let offset = 0;
       const linesBefore = requestLines(server, '/v2/{name}/blobs/uploads/{uploadId}').length;
-      for (let chunk = 0; offset < data.length; chunk++) {
+      for (let _chunk = 0; offset < data.length; _chunk++) {
         const part = data.subarray(offset, offset + 256 * 1024);
         const res = await send(new URL(location, server.url).href, 'PATCH', part, {
           'Content-Type': 'application/octet-stream',
@@ -154,13 +167,17 @@ describe('two serving processes (http.workers: 2)', () => {
     // A log line is written just after its response: wait until both sides have settled.
     let counted = 0;
     let logged = -1;
-    await waitFor('the scrape and the log lines to agree', async () => {
-      const metrics = await send(`${server.url}/metrics`, 'GET');
-      assert.equal(metrics.status, 200);
-      counted = metricValue(metrics.body.toString(), /^zot_http_requests_total\{method="GET",route="\/v2\/",status="200"\}/);
-      logged = requestLines(server, '/v2/').length;
-      return counted === logged;
-    }, 5000).catch(() => undefined);
+    await waitFor(
+      'the scrape and the log lines to agree',
+      async () => {
+        const metrics = await send(`${server.url}/metrics`, 'GET');
+        assert.equal(metrics.status, 200);
+        counted = metricValue(metrics.body.toString(), /^zot_http_requests_total\{method="GET",route="\/v2\/",status="200"\}/);
+        logged = requestLines(server, '/v2/').length;
+        return counted === logged;
+      },
+      5000,
+    ).catch(() => undefined);
     assert.equal(counted, logged, 'one figure for all workers, equal to the log lines of both');
     assert.ok(counted >= 20);
   });

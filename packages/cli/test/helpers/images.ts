@@ -267,11 +267,7 @@ function tail(text: string, max = 4000): string {
 }
 
 /** Runs a program without a shell; never rejects for a non-zero exit when `allowFailure` is set. */
-export function runCommand(
-  program: string,
-  args: string[],
-  options: RunOptions & { env?: NodeJS.ProcessEnv } = {},
-): Promise<RunResult> {
+export function runCommand(program: string, args: string[], options: RunOptions & { env?: NodeJS.ProcessEnv } = {}): Promise<RunResult> {
   return new Promise((resolveRun, reject) => {
     execFile(
       program,
@@ -311,9 +307,10 @@ const toolPresence = new Map<string, boolean>();
 export function hasProgram(program: string): boolean {
   let present = toolPresence.get(program);
   if (present === undefined) {
-    present = spawnSync('sh', ['-c', `command -v "$1" || test -x "/usr/sbin/$1" || test -x "/sbin/$1"`, 'sh', program], {
-      stdio: 'ignore',
-    }).status === 0;
+    present =
+      spawnSync('sh', ['-c', `command -v "$1" || test -x "/usr/sbin/$1" || test -x "/sbin/$1"`, 'sh', program], {
+        stdio: 'ignore',
+      }).status === 0;
     toolPresence.set(program, present);
   }
   return present;

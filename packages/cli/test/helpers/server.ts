@@ -169,11 +169,35 @@ function isPlainObject(value: unknown): value is ConfigObject {
   return typeof value === 'object' && value !== null && !Array.isArray(value) && !(value instanceof Uint8Array);
 }
 
+// A port found free can be taken by another process before the server binds it (tests run in
+// parallel, other programs open ports too): a server that lost that race is started again.
+const PORT_RACE_ATTEMPTS = 4;
+
 /** Starts `zot-cli serve CONFIG` and waits until `GET /v2/` answers. */
 export async function startServer(options: StartServerOptions = {}): Promise<RunningServer> {
   if (!existsSync(join(repoRoot, 'packages/cli/dist/src/main.js'))) {
     throw new Error(`zot-cli is not built (${join(repoRoot, 'packages/cli/dist/src/main.js')} missing): run pnpm build`);
   }
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await startServerOnce(options);
+    } catch (err) {
+      const lostPortRace = err instanceof PortInUseError && !err.portChosenByTest;
+      if (!lostPortRace || attempt >= PORT_RACE_ATTEMPTS) throw err;
+    }
+  }
+}
+
+class PortInUseError extends Error {
+  constructor(
+    message: string,
+    readonly portChosenByTest: boolean,
+  ) {
+    super(message);
+  }
+}
+
+async function startServerOnce(options: StartServerOptions): Promise<RunningServer> {
   const tempDir = makeTempDir();
   const port = await freePort();
   const defaults: ConfigObject = {
@@ -186,7 +210,10 @@ export async function startServer(options: StartServerOptions = {}): Promise<Run
   const driver = process.env.ZOT_TEST_STORAGE_DRIVER;
   if (driver) {
     const parsed = JSON.parse(driver) as ConfigObject;
-    (defaults.storage as ConfigObject).storageDriver = { ...parsed, rootdirectory: `${String(parsed.rootdirectory ?? '')}/${tempDir.split('/').pop()}` };
+    (defaults.storage as ConfigObject).storageDriver = {
+      ...parsed,
+      rootdirectory: `${String(parsed.rootdirectory ?? '')}/${tempDir.split('/').pop()}`,
+    };
   }
   for (const [rel, content] of Object.entries(options.files ?? {})) {
     const file = join(tempDir, rel);
@@ -205,7 +232,7 @@ export async function startServer(options: StartServerOptions = {}): Promise<Run
 
   const configPath = join(tempDir, options.format === 'yaml' ? 'config.yaml' : 'config.json');
   writeFileSync(configPath, options.format === 'yaml' ? yaml.dump(config) : `${JSON.stringify(config, null, 2)}\n`);
-  if (rootDirectory.startsWith(tempDir + '/') && !existsSync(rootDirectory)) mkdirSync(rootDirectory, { recursive: true });
+  if (rootDirectory.startsWith(`${tempDir}/`) && !existsSync(rootDirectory)) mkdirSync(rootDirectory, { recursive: true });
   giveToServerUser(tempDir);
 
   const user = serverUser();
@@ -268,7 +295,9 @@ export async function startServer(options: StartServerOptions = {}): Promise<Run
   for (;;) {
     if (hasExited) {
       const status = await exited;
-      throw new Error(`zot-cli serve exited before answering (code ${status.code}, signal ${status.signal}). Log:\n${output}`);
+      const message = `zot-cli serve exited before answering (code ${status.code}, signal ${status.signal}). Log:\n${output}`;
+      if (output.includes('EADDRINUSE')) throw new PortInUseError(message, http.port !== String(port));
+      throw new Error(message);
     }
     // Both: an answer alone could come from another process on the same port.
     if (startupLogged() && (await probe(server.url))) return server;

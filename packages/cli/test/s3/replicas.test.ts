@@ -118,11 +118,14 @@ describe('three replicas on one S3 bucket (Ceph RGW)', { skip }, () => {
     await writeOciLayout(layout, [{ tag: 'v1', content: image }]);
     const skopeoTags = Array.from({ length: 6 }, (_, i) => `skopeo-${i}`);
     await Promise.all(
-      skopeoTags.map((tag, i) => clients.skopeo('copy', DEST_PLAIN, `oci:${layout}:v1`, `docker://${replicas[i % 3]!.host}/${repository}:${tag}`)),
+      skopeoTags.map((tag, i) =>
+        clients.skopeo('copy', DEST_PLAIN, `oci:${layout}:v1`, `docker://${replicas[i % 3]!.host}/${repository}:${tag}`),
+      ),
     );
 
     const expected = [...httpTags, ...skopeoTags].sort();
-    for (const replica of replicas) assert.deepEqual((await listTags(replica.url, repository)).sort(), expected, `tags seen by ${replica.host}`);
+    for (const replica of replicas)
+      assert.deepEqual((await listTags(replica.url, repository)).sort(), expected, `tags seen by ${replica.host}`);
     for (const tag of expected) {
       const got = await getManifest(replicas[2]!.url, repository, tag);
       assert.equal(got.status, 200, `manifest of ${tag}`);
@@ -170,15 +173,25 @@ describe('three replicas on one S3 bucket (Ceph RGW)', { skip }, () => {
         }
       }
       const removed = report.repositories.flatMap((r) => r.blobs.map((b) => b.digest));
-      const accepting = pushes.filter((p) => p.status === 201).flatMap((p) => [p.image.config, ...p.image.layers].map((b) => b.descriptor.digest));
-      assert.deepEqual(removed.filter((d) => accepting.includes(d)), [], 'gc removed no blob of an accepted manifest');
+      const accepting = pushes
+        .filter((p) => p.status === 201)
+        .flatMap((p) => [p.image.config, ...p.image.layers].map((b) => b.descriptor.digest));
+      assert.deepEqual(
+        removed.filter((d) => accepting.includes(d)),
+        [],
+        'gc removed no blob of an accepted manifest',
+      );
       console.log(`gc race: ${accepted} of ${pushes.length} pushes accepted, ${removed.length} unreferenced blobs removed`);
 
       // With the default delay (zot's gcDelay, 1 hour) nothing just uploaded is ever collected.
       const late = makeImage({ layers: 1, layerSize: 8 * 1024 });
       for (const blob of [late.config, ...late.layers]) await pushBlob(replicas[0]!.url, repository, blob);
       const second = await collectGarbage(collector, { repositories: [repository] });
-      assert.deepEqual(second.repositories.flatMap((r) => r.blobs), [], 'young blobs are kept');
+      assert.deepEqual(
+        second.repositories.flatMap((r) => r.blobs),
+        [],
+        'young blobs are kept',
+      );
       const res = await putManifest(replicas[2]!.url, repository, 'late', late.manifest, MEDIA_TYPES.ociManifest);
       assert.equal(res.status, 201, await res.text());
     } finally {
@@ -190,7 +203,10 @@ describe('three replicas on one S3 bucket (Ceph RGW)', { skip }, () => {
     for (const replica of replicas) {
       const catalog = (await (await fetch(`${replica.url}/v2/_catalog`)).json()) as { repositories: string[] };
       assert.deepEqual(catalog.repositories.sort(), ['chunked/blob', 'gc/race', 'racy/tags', 'team/app'].sort());
-      assert.equal(sha256((await getManifest(replica.url, 'team/app', 'v1')).body), (await getManifest(replicas[0]!.url, 'team/app', 'v1')).headers.get('docker-content-digest'));
+      assert.equal(
+        sha256((await getManifest(replica.url, 'team/app', 'v1')).body),
+        (await getManifest(replicas[0]!.url, 'team/app', 'v1')).headers.get('docker-content-digest'),
+      );
     }
   });
 });

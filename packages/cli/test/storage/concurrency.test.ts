@@ -19,8 +19,15 @@ describe('concurrency: pushes, tag updates and pulls at once', () => {
       // Tag updates: one config and layer, 32 manifests differing by an annotation, each PUT under its own tag.
       const base = randomImage([8192]);
       for (const blob of [base.config, ...base.layers]) await pushBlob(server.url, 'conc/tags', blob);
-      const retagged = Array.from({ length: 32 }, (_, i) => ({ tag: `t${String(i).padStart(2, '0')}`, image: imageOf(base.config, base.layers, { n: String(i) }) }));
-      const images = Array.from({ length: 32 }, (_, i) => ({ repository: `conc/r${i % 8}`, tag: `i${i}`, image: randomImage([2048 + i * 512, 30_000]) }));
+      const retagged = Array.from({ length: 32 }, (_, i) => ({
+        tag: `t${String(i).padStart(2, '0')}`,
+        image: imageOf(base.config, base.layers, { n: String(i) }),
+      }));
+      const images = Array.from({ length: 32 }, (_, i) => ({
+        repository: `conc/r${i % 8}`,
+        tag: `i${i}`,
+        image: randomImage([2048 + i * 512, 30_000]),
+      }));
 
       let pushing = true;
       let pulls = 0;
@@ -34,7 +41,9 @@ describe('concurrency: pushes, tag updates and pulls at once', () => {
       });
       const started = Date.now();
       await Promise.all([
-        ...images.map(({ repository, tag, image }, i) => pushImage(server.url, repository, tag, image, i % 2 === 0 ? 'monolithic' : 'chunked').catch(record(`push ${repository}:${tag}`))),
+        ...images.map(({ repository, tag, image }, i) =>
+          pushImage(server.url, repository, tag, image, i % 2 === 0 ? 'monolithic' : 'chunked').catch(record(`push ${repository}:${tag}`)),
+        ),
         ...retagged.map(({ tag, image }) => putManifest(server.url, 'conc/tags', tag, image.manifest).catch(record(`tag ${tag}`))),
       ]);
       pushing = false;
@@ -44,7 +53,10 @@ describe('concurrency: pushes, tag updates and pulls at once', () => {
 
       // Every tag there, pointing at its manifest, over HTTP and in index.json.
       const listed = (await (await fetch(`${server.url}/v2/conc/tags/tags/list`)).json()) as { tags: string[] };
-      assert.deepEqual(listed.tags, retagged.map((r) => r.tag));
+      assert.deepEqual(
+        listed.tags,
+        retagged.map((r) => r.tag),
+      );
       const onDisk = await tagsOnDisk(server.rootDirectory, 'conc/tags');
       for (const { tag, image } of retagged) assert.equal(onDisk.get(tag), sha256(image.manifest), `${tag} in index.json`);
       for (const { repository, tag, image } of images) await pullImage(server.url, repository, tag, image.digest);

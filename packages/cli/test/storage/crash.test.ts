@@ -8,7 +8,19 @@ import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { checkStorageRoot } from '../e2e/oci-layout-check.js';
 import { makeTempDir, startServer, type RunningServer } from '../helpers/server.js';
-import { inParallel, pullBlob, pullImage, pushBlob, putManifest, randomImage, runCli, seededRandom, sleep, UnexpectedStatus, type TestImage } from './support.js';
+import {
+  inParallel,
+  pullBlob,
+  pullImage,
+  pushBlob,
+  putManifest,
+  randomImage,
+  runCli,
+  seededRandom,
+  sleep,
+  UnexpectedStatus,
+  type TestImage,
+} from './support.js';
 
 const SEED = 20240605;
 const ROUNDS = 4;
@@ -20,11 +32,20 @@ interface Acknowledged {
 }
 
 /** Pushes images until the server goes away, recording every 201. */
-async function pushUntilDead(server: RunningServer, worker: number, round: number, random: () => number, acked: Acknowledged): Promise<number> {
+async function pushUntilDead(
+  server: RunningServer,
+  worker: number,
+  round: number,
+  random: () => number,
+  acked: Acknowledged,
+): Promise<number> {
   const repository = `crash/w${worker % 4}`;
   let pushed = 0;
   for (let i = 0; ; i++) {
-    const image: TestImage = randomImage([1024 + Math.floor(random() * 64 * 1024), 1 + Math.floor(random() * 300 * 1024)], `${worker}-${round}-${i}`);
+    const image: TestImage = randomImage(
+      [1024 + Math.floor(random() * 64 * 1024), 1 + Math.floor(random() * 300 * 1024)],
+      `${worker}-${round}-${i}`,
+    );
     try {
       for (const [n, blob] of [image.config, ...image.layers].entries()) {
         await pushBlob(server.url, repository, blob, n % 2 === 0 ? 'monolithic' : 'chunked');
@@ -75,7 +96,9 @@ describe('crash safety: kill -9 during concurrent pushes', () => {
       await inParallel(acked.tags, 8, ({ repository, tag, digest }) => pullImage(server.url, repository, tag, digest));
       const blobs = [...acked.blobs].flatMap(([repository, digests]) => [...digests].map((digest) => ({ repository, digest })));
       await inParallel(blobs, 8, ({ repository, digest }) => pullBlob(server.url, repository, digest).then(() => undefined));
-      t.diagnostic(`${acked.tags.length} acknowledged manifests and ${blobs.length} acknowledged blobs all served intact (${Date.now() - started} ms)`);
+      t.diagnostic(
+        `${acked.tags.length} acknowledged manifests and ${blobs.length} acknowledged blobs all served intact (${Date.now() - started} ms)`,
+      );
       started = Date.now();
 
       // On disk: valid OCI layouts, every blob file hashes to its name (no partial blob visible),

@@ -63,7 +63,10 @@ describe('dedupe', () => {
 
       // Deleting the image (and then its blobs, by gc) in one repository leaves the others intact.
       const manifest = await fetch(`${server.url}/v2/dedupe/r0/manifests/v1`, { method: 'HEAD' });
-      assert.equal((await fetch(`${server.url}/v2/dedupe/r0/manifests/${manifest.headers.get('docker-content-digest')}`, { method: 'DELETE' })).status, 202);
+      assert.equal(
+        (await fetch(`${server.url}/v2/dedupe/r0/manifests/${manifest.headers.get('docker-content-digest')}`, { method: 'DELETE' })).status,
+        202,
+      );
       await sleep(1100);
       const gc = await runCli(['gc', server.configPath]);
       assert.match(gc.stdout, new RegExp(`dedupe/r0: removed blob ${layer.digest} \\(100\\.0 MiB\\)`));

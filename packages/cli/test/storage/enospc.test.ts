@@ -57,7 +57,10 @@ describe('disk full (ENOSPC) on a 16 MiB tmpfs', { skip: isRoot ? false : 'needs
       const big = blobOf(randomBytes(24 * MiB));
 
       // 1. One-request push (POST ?digest=): refused, session gone, space back.
-      await expectFull(await fetch(`${server.url}/v2/full/big/blobs/uploads/?digest=${big.digest}`, { method: 'POST', body: big.data }), 'POST ?digest=');
+      await expectFull(
+        await fetch(`${server.url}/v2/full/big/blobs/uploads/?digest=${big.digest}`, { method: 'POST', body: big.data }),
+        'POST ?digest=',
+      );
       assert.deepEqual(sessionFiles(root, 'full/big'), [], 'no session left behind');
       assert.ok(freeBytes(mountPoint) >= baseline - MiB, 'the partial data was removed');
 
@@ -68,7 +71,14 @@ describe('disk full (ENOSPC) on a 16 MiB tmpfs', { skip: isRoot ? false : 'needs
       const head = big.data.subarray(0, 1000);
       const first = await fetch(location, { method: 'PATCH', headers: { 'content-range': '0-999' }, body: head });
       assert.equal(first.status, 202);
-      await expectFull(await fetch(location, { method: 'PATCH', headers: { 'content-range': `1000-${big.data.length - 1}` }, body: big.data.subarray(1000) }), 'PATCH');
+      await expectFull(
+        await fetch(location, {
+          method: 'PATCH',
+          headers: { 'content-range': `1000-${big.data.length - 1}` },
+          body: big.data.subarray(1000),
+        }),
+        'PATCH',
+      );
       const status = await fetch(location);
       assert.equal(status.status, 204);
       assert.equal(status.headers.get('range'), '0-999', 'the session is back at its last complete chunk');
@@ -76,10 +86,17 @@ describe('disk full (ENOSPC) on a 16 MiB tmpfs', { skip: isRoot ? false : 'needs
       // 3. Completing with a final body that does not fit: the same.
       const put = new URL(location);
       put.searchParams.set('digest', big.digest);
-      await expectFull(await fetch(put, { method: 'PUT', headers: { 'content-range': `1000-${big.data.length - 1}` }, body: big.data.subarray(1000) }), 'PUT');
+      await expectFull(
+        await fetch(put, { method: 'PUT', headers: { 'content-range': `1000-${big.data.length - 1}` }, body: big.data.subarray(1000) }),
+        'PUT',
+      );
       assert.equal((await fetch(location, { method: 'DELETE' })).status, 204);
       assert.deepEqual(sessionFiles(root, 'full/big'), []);
-      assert.equal((await fetch(`${server.url}/v2/full/big/blobs/${big.digest}`, { method: 'HEAD' })).status, 404, 'nothing partial is visible');
+      assert.equal(
+        (await fetch(`${server.url}/v2/full/big/blobs/${big.digest}`, { method: 'HEAD' })).status,
+        404,
+        'nothing partial is visible',
+      );
 
       // 4. Not even room for index.json: a manifest push is refused and the index stays valid.
       const filler = join(mountPoint, 'filler');
@@ -98,7 +115,11 @@ describe('disk full (ENOSPC) on a 16 MiB tmpfs', { skip: isRoot ? false : 'needs
       }
       const indexBefore = readFileSync(join(root, 'full/ok/index.json'), 'utf8');
       await expectFull(
-        await fetch(`${server.url}/v2/full/ok/manifests/v2`, { method: 'PUT', headers: { 'content-type': 'application/vnd.oci.image.manifest.v1+json' }, body: image.manifest }),
+        await fetch(`${server.url}/v2/full/ok/manifests/v2`, {
+          method: 'PUT',
+          headers: { 'content-type': 'application/vnd.oci.image.manifest.v1+json' },
+          body: image.manifest,
+        }),
         'PUT manifest',
       );
       assert.equal(readFileSync(join(root, 'full/ok/index.json'), 'utf8'), indexBefore, 'index.json untouched');
@@ -107,7 +128,11 @@ describe('disk full (ENOSPC) on a 16 MiB tmpfs', { skip: isRoot ? false : 'needs
 
       // 5. Room again: pushes work.
       rmSync(filler);
-      const res = await fetch(`${server.url}/v2/full/ok/manifests/v2`, { method: 'PUT', headers: { 'content-type': 'application/vnd.oci.image.manifest.v1+json' }, body: image.manifest });
+      const res = await fetch(`${server.url}/v2/full/ok/manifests/v2`, {
+        method: 'PUT',
+        headers: { 'content-type': 'application/vnd.oci.image.manifest.v1+json' },
+        body: image.manifest,
+      });
       assert.equal(res.status, 201, await res.text());
       const small = randomImage([1000]);
       await pushImage(server.url, 'full/after', 'v1', small);

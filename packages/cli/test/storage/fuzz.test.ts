@@ -38,7 +38,10 @@ let known: TestImage;
 function check(res: RawResponse, allowed: readonly number[], what: string): void {
   assert.ok(res.status > 0, `${what}: the server answered (${res.status === -1 ? 'timed out' : 'closed without an answer'})`);
   assert.ok(res.status < 500, `${what}: no server error, got ${res.status} ${res.body.toString().slice(0, 200)}`);
-  assert.ok(allowed.includes(res.status), `${what}: status ${res.status} not in [${allowed.join(', ')}]: ${res.body.toString().slice(0, 200)}`);
+  assert.ok(
+    allowed.includes(res.status),
+    `${what}: status ${res.status} not in [${allowed.join(', ')}]: ${res.body.toString().slice(0, 200)}`,
+  );
   assert.ok(!res.body.includes(SECRET), `${what}: served bytes from outside the storage root`);
   if ((res.headers['content-type'] ?? '').startsWith('application/json') && res.status >= 400 && res.body.length > 0) {
     const body = JSON.parse(res.body.toString()) as { errors?: Array<{ code?: string }> };
@@ -52,25 +55,101 @@ const describeRequest = (r: RawRequest): string => `${r.method} ${r.path.slice(0
 const runs = (numRuns: number, salt: number) => ({ seed: SEED + salt, numRuns, endOnFailure: true });
 
 const HOSTILE_NAMES = [
-  '..', '../..', '../outside', '..%2foutside', '%2e%2e', '%2e%2e%2foutside', '%2E%2E/outside', '.%2e/outside', '%252e%252e%252foutside',
-  'a/../../outside', 'a/./b', '.', './a', '/outside', '//outside', '%2foutside', '%2Foutside', 'a%2f..%2f..%2foutside', '..\\outside',
-  'a%00b', 'a%00', '%00', 'a\u0000b', 'a b', 'A', 'aB', 'ä', '-a', 'a-', 'a_', '_blobstore', '_blobstore/sha256', 'a/blobs', 'a/index.json',
-  'a/oci-layout', 'a/.uploads', '.uploads', 'a..b', 'a//b', 'a/', '/a', 'a'.repeat(256), `${'a/'.repeat(127)}a`, 'a?b', 'a#b', 'a;b', 'a:b',
+  '..',
+  '../..',
+  '../outside',
+  '..%2foutside',
+  '%2e%2e',
+  '%2e%2e%2foutside',
+  '%2E%2E/outside',
+  '.%2e/outside',
+  '%252e%252e%252foutside',
+  'a/../../outside',
+  'a/./b',
+  '.',
+  './a',
+  '/outside',
+  '//outside',
+  '%2foutside',
+  '%2Foutside',
+  'a%2f..%2f..%2foutside',
+  '..\\outside',
+  'a%00b',
+  'a%00',
+  '%00',
+  'a\u0000b',
+  'a b',
+  'A',
+  'aB',
+  'ä',
+  '-a',
+  'a-',
+  'a_',
+  '_blobstore',
+  '_blobstore/sha256',
+  'a/blobs',
+  'a/index.json',
+  'a/oci-layout',
+  'a/.uploads',
+  '.uploads',
+  'a..b',
+  'a//b',
+  'a/',
+  '/a',
+  'a'.repeat(256),
+  `${'a/'.repeat(127)}a`,
+  'a?b',
+  'a#b',
+  'a;b',
+  'a:b',
 ];
 const nameArb = fc.oneof(
   { weight: 3, arbitrary: fc.constantFrom(...HOSTILE_NAMES) },
-  { weight: 2, arbitrary: fc.string({ unit: fc.constantFrom('a', 'b', '0', '.', '/', '%', '2', 'e', 'f', 'E', 'F', '_', '-', '\\', ':', 'Z'), minLength: 0, maxLength: 30 }) },
+  {
+    weight: 2,
+    arbitrary: fc.string({
+      unit: fc.constantFrom('a', 'b', '0', '.', '/', '%', '2', 'e', 'f', 'E', 'F', '_', '-', '\\', ':', 'Z'),
+      minLength: 0,
+      maxLength: 30,
+    }),
+  },
 );
 
 const HOSTILE_DIGESTS = [
-  '', 'sha256', 'sha256:', 'sha256:abc', `sha256:${'A'.repeat(64)}`, `sha256:${'g'.repeat(64)}`, `sha256:${'a'.repeat(63)}`, `sha256:${'a'.repeat(65)}`,
-  `sha512:${'a'.repeat(64)}`, `md5:${'a'.repeat(32)}`, `SHA256:${'a'.repeat(64)}`, `sha256:${'a'.repeat(64)}%00`, `sha256%3A${'b'.repeat(64)}`,
-  `sha256:${'a'.repeat(64)}/../../outside`, '../../outside', '%2e%2e', `sha256:${'a'.repeat(5000)}`, `sha256+b64:${'a'.repeat(64)}`, `sha256:${'a'.repeat(64)}.`,
-  ':', `:${'a'.repeat(64)}`, `sha256::${'a'.repeat(64)}`,
+  '',
+  'sha256',
+  'sha256:',
+  'sha256:abc',
+  `sha256:${'A'.repeat(64)}`,
+  `sha256:${'g'.repeat(64)}`,
+  `sha256:${'a'.repeat(63)}`,
+  `sha256:${'a'.repeat(65)}`,
+  `sha512:${'a'.repeat(64)}`,
+  `md5:${'a'.repeat(32)}`,
+  `SHA256:${'a'.repeat(64)}`,
+  `sha256:${'a'.repeat(64)}%00`,
+  `sha256%3A${'b'.repeat(64)}`,
+  `sha256:${'a'.repeat(64)}/../../outside`,
+  '../../outside',
+  '%2e%2e',
+  `sha256:${'a'.repeat(5000)}`,
+  `sha256+b64:${'a'.repeat(64)}`,
+  `sha256:${'a'.repeat(64)}.`,
+  ':',
+  `:${'a'.repeat(64)}`,
+  `sha256::${'a'.repeat(64)}`,
 ];
 const digestArb = fc.oneof(
   { weight: 3, arbitrary: fc.constantFrom(...HOSTILE_DIGESTS) },
-  { weight: 1, arbitrary: fc.tuple(fc.constantFrom('sha256', 'sha512', 'sha384', 'x'), fc.string({ unit: fc.constantFrom('a', 'f', '0', '9', 'G', ':', '%'), maxLength: 140 })).map(([a, h]) => `${a}:${h}`) },
+  {
+    weight: 1,
+    arbitrary: fc
+      .tuple(
+        fc.constantFrom('sha256', 'sha512', 'sha384', 'x'),
+        fc.string({ unit: fc.constantFrom('a', 'f', '0', '9', 'G', ':', '%'), maxLength: 140 }),
+      )
+      .map(([a, h]) => `${a}:${h}`),
+  },
   { weight: 1, arbitrary: fc.constant(`sha256:${randomBytes(32).toString('hex')}`) },
 );
 const isValidDigestParam = (raw: string): boolean => {
@@ -106,12 +185,28 @@ after(async () => {
   if (!server) return;
   // Nothing outside the root was touched, nothing inside it has a name a client could not push.
   const snapshot = (dir: string): string[] =>
-    readdirSync(dir, { withFileTypes: true, recursive: true }).map((e) => `${relative(server.tempDir, join(e.parentPath ?? e.path, e.name))}${e.isDirectory() ? '/' : ''}`);
+    readdirSync(dir, { withFileTypes: true, recursive: true }).map(
+      (e) => `${relative(server.tempDir, join(e.parentPath ?? e.path, e.name))}${e.isDirectory() ? '/' : ''}`,
+    );
   const outside = snapshot(server.tempDir).filter((p) => !p.startsWith('data/') && p !== 'data/');
-  assert.deepEqual(outside.sort(), ['config.json', 'outside/', 'outside/blobs/', 'outside/blobs/sha256/', `outside/blobs/sha256/${sha256(SECRET).slice(7)}`, 'outside/index.json', 'outside/oci-layout', 'outside/secret.txt'].sort());
+  assert.deepEqual(
+    outside.sort(),
+    [
+      'config.json',
+      'outside/',
+      'outside/blobs/',
+      'outside/blobs/sha256/',
+      `outside/blobs/sha256/${sha256(SECRET).slice(7)}`,
+      'outside/index.json',
+      'outside/oci-layout',
+      'outside/secret.txt',
+    ].sort(),
+  );
   assert.equal(readFileSync(join(server.tempDir, 'outside/secret.txt'), 'utf8'), SECRET);
-  for (const repository of await findRepositories(server.rootDirectory)) assert.ok(isValidRepositoryName(repository), `repository ${JSON.stringify(repository)} has a valid name`);
-  for (const entry of readdirSync(server.rootDirectory)) assert.ok(entry === '_blobstore' || /^[a-z0-9]/.test(entry), `root entry ${entry}`);
+  for (const repository of await findRepositories(server.rootDirectory))
+    assert.ok(isValidRepositoryName(repository), `repository ${JSON.stringify(repository)} has a valid name`);
+  for (const entry of readdirSync(server.rootDirectory))
+    assert.ok(entry === '_blobstore' || /^[a-z0-9]/.test(entry), `root entry ${entry}`);
   assert.deepEqual((await checkStorageRoot(server.rootDirectory)).problems, []);
   assert.ok(statSync(server.rootDirectory).isDirectory());
   const status = await server.stop();
@@ -123,8 +218,18 @@ describe('fuzz: hostile input on every route (fast-check, fixed seed)', () => {
     const corpus = JSON.parse(readFileSync(corpusFile, 'utf8')) as { cases: CorpusCase[] };
     assert.ok(corpus.cases.length > 0);
     for (const c of corpus.cases) {
-      const body = c.request.bodyBase64 !== undefined ? Buffer.from(c.request.bodyBase64, 'base64') : c.request.body !== undefined ? Buffer.from(c.request.body) : undefined;
-      const request: RawRequest = { method: c.request.method, path: c.request.path, ...(c.request.headers ? { headers: c.request.headers } : {}), ...(body ? { body } : {}) };
+      const body =
+        c.request.bodyBase64 !== undefined
+          ? Buffer.from(c.request.bodyBase64, 'base64')
+          : c.request.body !== undefined
+            ? Buffer.from(c.request.body)
+            : undefined;
+      const request: RawRequest = {
+        method: c.request.method,
+        path: c.request.path,
+        ...(c.request.headers ? { headers: c.request.headers } : {}),
+        ...(body ? { body } : {}),
+      };
       check(await send(request), c.expect, `corpus "${c.name}"`);
     }
   });
@@ -134,7 +239,12 @@ describe('fuzz: hostile input on every route (fast-check, fixed seed)', () => {
       (n: string) => ({ method: 'GET', path: `/v2/${n}/tags/list` }),
       (n: string) => ({ method: 'GET', path: `/v2/${n}/manifests/v1` }),
       (n: string) => ({ method: 'HEAD', path: `/v2/${n}/manifests/v1` }),
-      (n: string) => ({ method: 'PUT', path: `/v2/${n}/manifests/v1`, headers: [['Content-Type', OCI_MANIFEST]] as Array<[string, string]>, body: known.manifest }),
+      (n: string) => ({
+        method: 'PUT',
+        path: `/v2/${n}/manifests/v1`,
+        headers: [['Content-Type', OCI_MANIFEST]] as Array<[string, string]>,
+        body: known.manifest,
+      }),
       (n: string) => ({ method: 'DELETE', path: `/v2/${n}/manifests/v1` }),
       (n: string) => ({ method: 'GET', path: `/v2/${n}/blobs/${known.layers[0]!.digest}` }),
       (n: string) => ({ method: 'GET', path: `/v2/${n}/blobs/${sha256(SECRET)}` }),
@@ -172,10 +282,27 @@ describe('fuzz: hostile input on every route (fast-check, fixed seed)', () => {
       (d: string) => ({ request: { method: 'DELETE', path: `/v2/fuzz/known/blobs/${d}` }, valid: [404], invalid: [400, 404, 405] }),
       (d: string) => ({ request: { method: 'GET', path: `/v2/fuzz/known/manifests/${d}` }, valid: [404], invalid: [400, 404, 405] }),
       (d: string) => ({ request: { method: 'DELETE', path: `/v2/fuzz/known/manifests/${d}` }, valid: [404], invalid: [400, 404, 405] }),
-      (d: string) => ({ request: { method: 'PUT', path: `/v2/fuzz/known/manifests/${d}`, headers: [['Content-Type', OCI_MANIFEST]] as Array<[string, string]>, body: known.manifest }, valid: [400], invalid: [400, 404, 405] }),
-      (d: string) => ({ request: { method: 'POST', path: `/v2/fuzz/digests/blobs/uploads/?digest=${d}`, body: Buffer.from('x') }, valid: [400], invalid: [400] }),
+      (d: string) => ({
+        request: {
+          method: 'PUT',
+          path: `/v2/fuzz/known/manifests/${d}`,
+          headers: [['Content-Type', OCI_MANIFEST]] as Array<[string, string]>,
+          body: known.manifest,
+        },
+        valid: [400],
+        invalid: [400, 404, 405],
+      }),
+      (d: string) => ({
+        request: { method: 'POST', path: `/v2/fuzz/digests/blobs/uploads/?digest=${d}`, body: Buffer.from('x') },
+        valid: [400],
+        invalid: [400],
+      }),
       (d: string) => ({ request: { method: 'PUT', path: `${session}?digest=${d}` }, valid: [400], invalid: [400] }),
-      (d: string) => ({ request: { method: 'POST', path: `/v2/fuzz/digests/blobs/uploads/?mount=${d}&from=fuzz/known` }, valid: [202], invalid: [400] }),
+      (d: string) => ({
+        request: { method: 'POST', path: `/v2/fuzz/digests/blobs/uploads/?mount=${d}&from=fuzz/known` },
+        valid: [202],
+        invalid: [400],
+      }),
       (d: string) => ({ request: { method: 'GET', path: `/v2/fuzz/known/referrers/${d}` }, valid: [200], invalid: [400, 404] }),
     );
     // Manifest routes take tags too: a reference without `:` is a tag, valid or not.
@@ -186,7 +313,11 @@ describe('fuzz: hostile input on every route (fast-check, fixed seed)', () => {
         if (request.path.startsWith('/v2/fuzz/known/manifests/') && isTag(digest)) invalid.push(200, 201, 202);
         const res = await send(request);
         // Characters that cannot be in a request line (space, NUL) are refused by the HTTP parser itself.
-        check(res, isValidDigestParam(digest) ? valid : [...invalid, ...(/[\s\u0000]/.test(digest) ? [400] : [])], describeRequest(request));
+        check(
+          res,
+          isValidDigestParam(digest) ? valid : [...invalid, ...(/[\s\u0000]/.test(digest) ? [400] : [])],
+          describeRequest(request),
+        );
       }),
       runs(400, 2),
     );
@@ -194,7 +325,21 @@ describe('fuzz: hostile input on every route (fast-check, fixed seed)', () => {
 
   it('lengths and ranges: absurd, negative and malformed Range, Content-Range and Content-Length', async () => {
     const numberish = fc.oneof(
-      fc.constantFrom('-1', '-0', '1e3', '0x10', '+5', ' 5', '', 'abc', '99999999999999999999', '18446744073709551616', '9007199254740993', '1.5', '5, 6'),
+      fc.constantFrom(
+        '-1',
+        '-0',
+        '1e3',
+        '0x10',
+        '+5',
+        ' 5',
+        '',
+        'abc',
+        '99999999999999999999',
+        '18446744073709551616',
+        '9007199254740993',
+        '1.5',
+        '5, 6',
+      ),
       fc.bigInt({ min: 0n, max: 10n ** 22n }).map(String),
       fc.integer({ min: 0, max: 100_000 }).map(String),
     );
@@ -205,23 +350,52 @@ describe('fuzz: hostile input on every route (fast-check, fixed seed)', () => {
       fc.constantFrom('bytes=0-0,1-1', 'items=0-1', 'bytes */*', 'bytes=', '-', 'bytes 0-10/*', 'bytes=5-2'),
     );
     const cases = fc.oneof(
-      rangeArb.map((range) => ({ request: { method: 'GET', path: `/v2/fuzz/known/blobs/${known.layers[1]!.digest}`, headers: [['Range', range]] as Array<[string, string]> }, allowed: [200, 206, 416, 400] })),
-      fc.tuple(rangeArb, fc.integer({ min: 0, max: 64 })).map(([range, size]) => ({ patch: { range, size }, allowed: [202, 400, 404, 416] })),
+      rangeArb.map((range) => ({
+        request: {
+          method: 'GET',
+          path: `/v2/fuzz/known/blobs/${known.layers[1]!.digest}`,
+          headers: [['Range', range]] as Array<[string, string]>,
+        },
+        allowed: [200, 206, 416, 400],
+      })),
+      fc
+        .tuple(rangeArb, fc.integer({ min: 0, max: 64 }))
+        .map(([range, size]) => ({ patch: { range, size }, allowed: [202, 400, 404, 416] })),
       numberish.map((length) => {
         // A well-formed length up to the limit gets that many (random) bytes; anything else none.
         const n = /^\s*\d+\s*$/.test(length) && Number(length) <= MAX_MANIFEST ? Number(length) : 0;
         return {
-          request: { method: 'PUT', path: '/v2/fuzz/lengths/manifests/v1', headers: [['Content-Type', OCI_MANIFEST], ['Content-Length', length]] as Array<[string, string]>, body: randomBytes(n) },
+          request: {
+            method: 'PUT',
+            path: '/v2/fuzz/lengths/manifests/v1',
+            headers: [
+              ['Content-Type', OCI_MANIFEST],
+              ['Content-Length', length],
+            ] as Array<[string, string]>,
+            body: randomBytes(n),
+          },
           allowed: [400, 413],
         };
       }),
-      numberish.map((length) => ({ request: { method: 'PATCH', path: '/v2/fuzz/lengths/blobs/uploads/00000000-0000-4000-8000-000000000000', headers: [['Content-Length', length]] as Array<[string, string]> }, allowed: [400, 404, 413] })),
+      numberish.map((length) => ({
+        request: {
+          method: 'PATCH',
+          path: '/v2/fuzz/lengths/blobs/uploads/00000000-0000-4000-8000-000000000000',
+          headers: [['Content-Length', length]] as Array<[string, string]>,
+        },
+        allowed: [400, 404, 413],
+      })),
     );
     await fc.assert(
       fc.asyncProperty(cases, async (c) => {
         if ('patch' in c) {
           const start = await send({ method: 'POST', path: '/v2/fuzz/lengths/blobs/uploads/' });
-          const request = { method: 'PATCH', path: start.headers['location']!, headers: [['Content-Range', c.patch.range]] as Array<[string, string]>, body: randomBytes(c.patch.size) };
+          const request = {
+            method: 'PATCH',
+            path: start.headers['location']!,
+            headers: [['Content-Range', c.patch.range]] as Array<[string, string]>,
+            body: randomBytes(c.patch.size),
+          };
           check(await send(request), c.allowed, `${describeRequest(request)} Content-Range: ${c.patch.range}`);
           return;
         }
@@ -230,46 +404,77 @@ describe('fuzz: hostile input on every route (fast-check, fixed seed)', () => {
         const res = await rawRequest(server.port, { ...c.request, timeoutMs: 1500 });
         const waitsForBody = /^\s*\d+\s*$/.test(declared) && Number(declared) > 0 && Number(declared) <= MAX_MANIFEST;
         if (waitsForBody && res.status === -1) return; // fine: it is waiting for a body that never comes
-        check(res, waitsForBody ? [...c.allowed, 408] : c.allowed, `${describeRequest(c.request)} ${c.request.headers.map(([n, v]) => `${n}: ${v}`).join('; ')}`);
+        check(
+          res,
+          waitsForBody ? [...c.allowed, 408] : c.allowed,
+          `${describeRequest(c.request)} ${c.request.headers.map(([n, v]) => `${n}: ${v}`).join('; ')}`,
+        );
       }),
       runs(300, 3),
     );
   });
 
   it('pagination: bad n and last on the tags list and the catalog', async () => {
-    const nArb = fc.oneof(fc.constantFrom('', 'abc', '-1', '1e3', '1.5', '99999999999999999999', '%00', '0x10', '0', '-0'), fc.integer({ min: -5, max: 100_000 }).map(String));
-    const lastArb = fc.oneof(fc.string({ maxLength: 30 }).map(encodeURIComponent), fc.constantFrom('', '%00', '%ff', '..', '%2e%2e%2f', 'zzzzzz', 'v1'));
+    const nArb = fc.oneof(
+      fc.constantFrom('', 'abc', '-1', '1e3', '1.5', '99999999999999999999', '%00', '0x10', '0', '-0'),
+      fc.integer({ min: -5, max: 100_000 }).map(String),
+    );
+    const lastArb = fc.oneof(
+      fc.string({ maxLength: 30 }).map(encodeURIComponent),
+      fc.constantFrom('', '%00', '%ff', '..', '%2e%2e%2f', 'zzzzzz', 'v1'),
+    );
     await fc.assert(
-      fc.asyncProperty(fc.constantFrom('/v2/fuzz/known/tags/list', '/v2/_catalog', '/v2/fuzz/none/tags/list'), nArb, lastArb, async (path, n, last) => {
-        const request = { method: 'GET', path: `${path}?n=${n}&last=${last}` };
-        const res = await send(request);
-        check(res, [200, 400, 404], describeRequest(request));
-        if (res.status === 200 && /^\d+$/.test(n)) {
-          const body = JSON.parse(res.body.toString()) as { tags?: string[]; repositories?: string[] };
-          assert.ok((body.tags ?? body.repositories ?? []).length <= Number(n), 'never more than n');
-        }
-      }),
+      fc.asyncProperty(
+        fc.constantFrom('/v2/fuzz/known/tags/list', '/v2/_catalog', '/v2/fuzz/none/tags/list'),
+        nArb,
+        lastArb,
+        async (path, n, last) => {
+          const request = { method: 'GET', path: `${path}?n=${n}&last=${last}` };
+          const res = await send(request);
+          check(res, [200, 400, 404], describeRequest(request));
+          if (res.status === 200 && /^\d+$/.test(n)) {
+            const body = JSON.parse(res.body.toString()) as { tags?: string[]; repositories?: string[] };
+            assert.ok((body.tags ?? body.repositories ?? []).length <= Number(n), 'never more than n');
+          }
+        },
+      ),
       runs(200, 4),
     );
   });
 
   it('manifests: invalid JSON, deep JSON, wrong shapes and media types, oversized bodies', async () => {
     const valid = JSON.parse(known.manifest.toString()) as Record<string, unknown>;
-    const deep = fc.tuple(fc.integer({ min: 50, max: 20_000 }), fc.constantFrom('[', '{"a":')).map(([depth, open]) =>
-      Buffer.from(open === '[' ? `${'['.repeat(depth)}${']'.repeat(depth)}` : `${'{"a":'.repeat(depth)}1${'}'.repeat(depth)}`),
-    );
-    const mutated = fc.tuple(fc.constantFrom('schemaVersion', 'mediaType', 'config', 'layers', 'subject', 'annotations', 'artifactType', 'manifests'), fc.jsonValue({ maxDepth: 3 })).map(([key, value]) =>
-      Buffer.from(JSON.stringify({ ...valid, [key]: value })),
-    );
+    const deep = fc
+      .tuple(fc.integer({ min: 50, max: 20_000 }), fc.constantFrom('[', '{"a":'))
+      .map(([depth, open]) =>
+        Buffer.from(open === '[' ? `${'['.repeat(depth)}${']'.repeat(depth)}` : `${'{"a":'.repeat(depth)}1${'}'.repeat(depth)}`),
+      );
+    const mutated = fc
+      .tuple(
+        fc.constantFrom('schemaVersion', 'mediaType', 'config', 'layers', 'subject', 'annotations', 'artifactType', 'manifests'),
+        fc.jsonValue({ maxDepth: 3 }),
+      )
+      .map(([key, value]) => Buffer.from(JSON.stringify({ ...valid, [key]: value })));
     const body = fc.oneof(
       fc.string({ maxLength: 200 }).map((s) => Buffer.from(s)),
       fc.integer({ min: 0, max: known.manifest.length - 1 }).map((n) => known.manifest.subarray(0, n)),
       deep,
       fc.jsonValue({ maxDepth: 4 }).map((v) => Buffer.from(JSON.stringify(v) ?? 'null')),
       mutated,
-      fc.integer({ min: MAX_MANIFEST + 1, max: MAX_MANIFEST * 4 }).map((size) => Buffer.from(JSON.stringify({ ...valid, annotations: { pad: 'x'.repeat(size) } }))),
+      fc
+        .integer({ min: MAX_MANIFEST + 1, max: MAX_MANIFEST * 4 })
+        .map((size) => Buffer.from(JSON.stringify({ ...valid, annotations: { pad: 'x'.repeat(size) } }))),
     );
-    const contentType = fc.constantFrom(OCI_MANIFEST, 'application/vnd.oci.image.index.v1+json', 'application/vnd.docker.distribution.manifest.v2+json', 'application/json', 'text/plain', 'a/b', '', 'x'.repeat(300));
+    const contentType = fc.constantFrom(
+      OCI_MANIFEST,
+      'application/vnd.oci.image.index.v1+json',
+      'application/vnd.docker.distribution.manifest.v2+json',
+      'application/json',
+      'text/plain',
+      'a/b',
+      '',
+      'x'.repeat(300),
+    );
     const reference = fc.oneof(fc.constantFrom('v1', 'latest', 'a'.repeat(128), 'a'.repeat(129), '-x', '.x', 'x:y'), fc.constant('DIGEST'));
     await fc.assert(
       fc.asyncProperty(body, contentType, reference, fc.boolean(), async (bytes, type, ref, chunked) => {
@@ -285,7 +490,11 @@ describe('fuzz: hostile input on every route (fast-check, fixed seed)', () => {
         const request = { method: 'PUT', path: `/v2/fuzz/manifests/manifests/${target}`, headers, body: payload };
         const res = await send(request);
         const allowed = bytes.length > MAX_MANIFEST ? [413] : [201, 400, 404];
-        check(res, chunked && bytes.length > MAX_MANIFEST ? [413, 400] : allowed, `PUT manifest ${bytes.length} bytes (${type.slice(0, 40)}, ${chunked ? 'chunked' : 'length'}): ${bytes.subarray(0, 60).toString()}`);
+        check(
+          res,
+          chunked && bytes.length > MAX_MANIFEST ? [413, 400] : allowed,
+          `PUT manifest ${bytes.length} bytes (${type.slice(0, 40)}, ${chunked ? 'chunked' : 'length'}): ${bytes.subarray(0, 60).toString()}`,
+        );
         if (res.status === 201) {
           const back = await send({ method: 'GET', path: `/v2/fuzz/manifests/manifests/${sha256(bytes)}` });
           assert.equal(back.status, 200);
@@ -304,11 +513,28 @@ describe('fuzz: hostile input on every route (fast-check, fixed seed)', () => {
       | { kind: 'delete' }
       | { kind: 'foreign'; method: 'GET' | 'PATCH' | 'PUT' | 'DELETE' };
     const op: fc.Arbitrary<Op> = fc.oneof(
-      { weight: 4, arbitrary: fc.record({ kind: fc.constant('patch' as const), size: fc.integer({ min: 0, max: 300 }), offsetError: fc.oneof({ weight: 3, arbitrary: fc.constant(0) }, { weight: 1, arbitrary: fc.integer({ min: -50, max: 50 }) }), withRange: fc.boolean() }) },
-      { weight: 2, arbitrary: fc.record({ kind: fc.constant('put' as const), rightDigest: fc.boolean(), withBody: fc.integer({ min: 0, max: 50 }) }) },
+      {
+        weight: 4,
+        arbitrary: fc.record({
+          kind: fc.constant('patch' as const),
+          size: fc.integer({ min: 0, max: 300 }),
+          offsetError: fc.oneof({ weight: 3, arbitrary: fc.constant(0) }, { weight: 1, arbitrary: fc.integer({ min: -50, max: 50 }) }),
+          withRange: fc.boolean(),
+        }),
+      },
+      {
+        weight: 2,
+        arbitrary: fc.record({ kind: fc.constant('put' as const), rightDigest: fc.boolean(), withBody: fc.integer({ min: 0, max: 50 }) }),
+      },
       { weight: 1, arbitrary: fc.constant({ kind: 'status' as const }) },
       { weight: 1, arbitrary: fc.constant({ kind: 'delete' as const }) },
-      { weight: 1, arbitrary: fc.record({ kind: fc.constant('foreign' as const), method: fc.constantFrom('GET' as const, 'PATCH' as const, 'PUT' as const, 'DELETE' as const) }) },
+      {
+        weight: 1,
+        arbitrary: fc.record({
+          kind: fc.constant('foreign' as const),
+          method: fc.constantFrom('GET' as const, 'PATCH' as const, 'PUT' as const, 'DELETE' as const),
+        }),
+      },
     );
     await fc.assert(
       fc.asyncProperty(fc.array(op, { minLength: 1, maxLength: 10 }), async (ops) => {
@@ -354,7 +580,11 @@ describe('fuzz: hostile input on every route (fast-check, fixed seed)', () => {
             open = false;
           } else {
             // The same session id under another repository is unknown there.
-            res = await send({ method: step.method, path: `/v2/fuzz/other/blobs/uploads/${id}${step.method === 'PUT' ? `?digest=${sha256(data)}` : ''}`, ...(step.method === 'PATCH' ? { body: Buffer.from('x') } : {}) });
+            res = await send({
+              method: step.method,
+              path: `/v2/fuzz/other/blobs/uploads/${id}${step.method === 'PUT' ? `?digest=${sha256(data)}` : ''}`,
+              ...(step.method === 'PATCH' ? { body: Buffer.from('x') } : {}),
+            });
             expected = 404;
           }
           check(res, [expected], `${step.kind} ${JSON.stringify(step)} (session has ${data.length} bytes, ${open ? 'open' : 'closed'})`);
@@ -371,15 +601,23 @@ describe('fuzz: hostile input on every route (fast-check, fixed seed)', () => {
 
   it('very long URLs and headers are refused by size, never crash the server', async () => {
     await fc.assert(
-      fc.asyncProperty(fc.integer({ min: 17 * 1024, max: 256 * 1024 }), fc.constantFrom('url', 'header', 'many-headers'), async (size, where) => {
-        const request: RawRequest =
-          where === 'url'
-            ? { method: 'GET', path: `/v2/${'a/'.repeat(size >> 1)}a/tags/list` }
-            : where === 'header'
-              ? { method: 'GET', path: '/v2/', headers: [['X-Fuzz', 'x'.repeat(size)]] }
-              : { method: 'GET', path: '/v2/', headers: Array.from({ length: Math.ceil(size / 50) }, (_, i): [string, string] => [`X-F${i}`, 'y'.repeat(50)]) };
-        check(await send(request), [431, 414, 400], `${where} of ${size} bytes`);
-      }),
+      fc.asyncProperty(
+        fc.integer({ min: 17 * 1024, max: 256 * 1024 }),
+        fc.constantFrom('url', 'header', 'many-headers'),
+        async (size, where) => {
+          const request: RawRequest =
+            where === 'url'
+              ? { method: 'GET', path: `/v2/${'a/'.repeat(size >> 1)}a/tags/list` }
+              : where === 'header'
+                ? { method: 'GET', path: '/v2/', headers: [['X-Fuzz', 'x'.repeat(size)]] }
+                : {
+                    method: 'GET',
+                    path: '/v2/',
+                    headers: Array.from({ length: Math.ceil(size / 50) }, (_, i): [string, string] => [`X-F${i}`, 'y'.repeat(50)]),
+                  };
+          check(await send(request), [431, 414, 400], `${where} of ${size} bytes`);
+        },
+      ),
       runs(40, 7),
     );
     check(await send({ method: 'GET', path: '/v2/' }), [200], 'still serving');
@@ -401,7 +639,9 @@ describe('fuzz: hostile input on every route (fast-check, fixed seed)', () => {
     const session = await send({ method: 'POST', path: '/v2/fuzz/slow/blobs/uploads/' });
     const stalledAt = Date.now();
     const stalled = await new Promise<number>((resolve) => {
-      const socket = connect(server.port, '127.0.0.1', () => socket.write(`PATCH ${session.headers['location']} HTTP/1.1\r\nHost: x\r\nContent-Length: 1000\r\n\r\n0123456789`));
+      const socket = connect(server.port, '127.0.0.1', () =>
+        socket.write(`PATCH ${session.headers['location']} HTTP/1.1\r\nHost: x\r\nContent-Length: 1000\r\n\r\n0123456789`),
+      );
       socket.on('close', () => resolve(Date.now() - stalledAt));
       socket.on('error', () => undefined);
     });
@@ -410,7 +650,9 @@ describe('fuzz: hostile input on every route (fast-check, fixed seed)', () => {
     check(await send({ method: 'GET', path: '/v2/' }), [200], 'still serving after slow clients');
     const status = await send({ method: 'GET', path: session.headers['location']! });
     check(status, [204], 'the session survived its stalled chunk');
-    assert.ok(['0-0', '0-9'].includes(status.headers['range'] ?? ''), `the session holds at most the prefix that arrived (${status.headers['range']})`);
+    assert.ok(
+      ['0-0', '0-9'].includes(status.headers['range'] ?? ''),
+      `the session holds at most the prefix that arrived (${status.headers['range']})`,
+    );
   });
 });
-

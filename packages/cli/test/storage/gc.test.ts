@@ -12,7 +12,12 @@ import { startServer } from '../helpers/server.js';
 import { pullImage, pushBlob, pushImage, putManifest, randomImage, runCli, sleep, UnexpectedStatus, type TestImage } from './support.js';
 
 interface GcJson {
-  repositories: Array<{ repository: string; blobs: Array<{ digest: string }>; manifests: Array<{ digest: string; reason: string }>; uploads: string[] }>;
+  repositories: Array<{
+    repository: string;
+    blobs: Array<{ digest: string }>;
+    manifests: Array<{ digest: string; reason: string }>;
+    uploads: string[];
+  }>;
   totals: { blobs: number; manifests: number; uploads: number };
 }
 
@@ -44,12 +49,17 @@ describe('gc end to end', () => {
 
       // Delete the image; after gcDelay its blobs (and its manifest) are collected, nothing else.
       assert.equal((await fetch(`${server.url}/v2/gc/repo/manifests/${image.digest}`, { method: 'DELETE' })).status, 202);
-      for (const digest of [image.digest, image.config.digest, ...image.layers.map((l) => l.digest)]) age(server.rootDirectory, 'gc/repo', digest);
+      for (const digest of [image.digest, image.config.digest, ...image.layers.map((l) => l.digest)])
+        age(server.rootDirectory, 'gc/repo', digest);
       const dry = await runCli(['gc', server.configPath, '--dry-run']);
       assert.equal(dry.code, 0, dry.stderr);
       assert.match(dry.stdout, new RegExp(`gc/repo: would remove blob ${image.layers[0]!.digest}`));
       assert.match(dry.stdout, /gc \(dry run\)/);
-      assert.equal((await fetch(`${server.url}/v2/gc/repo/blobs/${image.layers[0]!.digest}`, { method: 'HEAD' })).status, 200, 'a dry run removes nothing');
+      assert.equal(
+        (await fetch(`${server.url}/v2/gc/repo/blobs/${image.layers[0]!.digest}`, { method: 'HEAD' })).status,
+        200,
+        'a dry run removes nothing',
+      );
       const run = await runCli(['gc', server.configPath]);
       assert.equal(run.code, 0, run.stderr);
       for (const digest of [image.digest, image.config.digest, ...image.layers.map((l) => l.digest)]) {
@@ -155,7 +165,11 @@ describe('gc end to end', () => {
       await sleep(1200);
       const report = await gcJson(server.configPath);
       const b = report.repositories.find((r) => r.repository === 'gc/b')!;
-      assert.deepEqual(b.blobs.map((x) => x.digest), [image.layers[0]!.digest], 'gc/b drops its unreferenced copy');
+      assert.deepEqual(
+        b.blobs.map((x) => x.digest),
+        [image.layers[0]!.digest],
+        'gc/b drops its unreferenced copy',
+      );
       await pullImage(server.url, 'gc/a', 'v1', image.digest); // gc/a keeps the shared bytes
       // A temporary file a crash left behind, an hour old.
       const temp = join(server.rootDirectory, 'gc/a/.uploads/.tmp-deadbeefdeadbeef');

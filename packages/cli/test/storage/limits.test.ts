@@ -11,7 +11,9 @@ import { OCI_MANIFEST, runCli, sleep } from './support.js';
 
 describe('limits and config keys', () => {
   it('caps open upload sessions per client (429), expires idle ones, refuses manifests over the size limit (413)', async () => {
-    const server = await startServer({ config: { http: { limits: { maxUploadSessionsPerClient: 3, uploadSessionExpiry: '1500ms', maxManifestSize: 8192 } } } });
+    const server = await startServer({
+      config: { http: { limits: { maxUploadSessionsPerClient: 3, uploadSessionExpiry: '1500ms', maxManifestSize: 8192 } } },
+    });
     try {
       const open: string[] = [];
       for (let i = 0; i < 3; i++) {
@@ -23,14 +25,28 @@ describe('limits and config keys', () => {
       assert.equal(refused.status, 429);
       assert.equal(((await refused.json()) as { errors: Array<{ code: string }> }).errors[0]!.code, 'TOOMANYREQUESTS');
       assert.equal((await fetch(new URL(open[0]!, server.url), { method: 'DELETE' })).status, 204);
-      assert.equal((await fetch(`${server.url}/v2/limits/repo/blobs/uploads/`, { method: 'POST' })).status, 202, 'a cancelled session frees its place');
+      assert.equal(
+        (await fetch(`${server.url}/v2/limits/repo/blobs/uploads/`, { method: 'POST' })).status,
+        202,
+        'a cancelled session frees its place',
+      );
 
       await sleep(1700);
       assert.equal((await fetch(new URL(open[1]!, server.url))).status, 404, 'an idle session expired');
-      assert.equal((await fetch(`${server.url}/v2/limits/repo/blobs/uploads/`, { method: 'POST' })).status, 202, 'expired sessions stop counting');
+      assert.equal(
+        (await fetch(`${server.url}/v2/limits/repo/blobs/uploads/`, { method: 'POST' })).status,
+        202,
+        'expired sessions stop counting',
+      );
 
-      const big = Buffer.from(JSON.stringify({ schemaVersion: 2, mediaType: OCI_MANIFEST, layers: [], annotations: { pad: 'x'.repeat(9000) } }));
-      const res = await fetch(`${server.url}/v2/limits/repo/manifests/v1`, { method: 'PUT', headers: { 'content-type': OCI_MANIFEST }, body: big });
+      const big = Buffer.from(
+        JSON.stringify({ schemaVersion: 2, mediaType: OCI_MANIFEST, layers: [], annotations: { pad: 'x'.repeat(9000) } }),
+      );
+      const res = await fetch(`${server.url}/v2/limits/repo/manifests/v1`, {
+        method: 'PUT',
+        headers: { 'content-type': OCI_MANIFEST },
+        body: big,
+      });
       assert.equal(res.status, 413);
     } finally {
       await server.stop();
@@ -50,9 +66,26 @@ describe('limits and config keys', () => {
           gc: true,
           gcDelay: '1h',
           gcInterval: '24h',
-          retention: { dryRun: false, delay: '24h', policies: [{ repositories: ['infra/*', 'tmp/**'], deleteReferrers: true, deleteUntagged: true, keepTags: [{ patterns: ['^v\\d+'] }] }] },
+          retention: {
+            dryRun: false,
+            delay: '24h',
+            policies: [
+              { repositories: ['infra/*', 'tmp/**'], deleteReferrers: true, deleteUntagged: true, keepTags: [{ patterns: ['^v\\d+'] }] },
+            ],
+          },
         },
-        http: { address: '127.0.0.1', port: 5000, limits: { maxManifestSize: 1048576, maxUploadSessionsPerClient: 50, uploadSessionExpiry: '30m', headersTimeout: '30s', requestTimeout: '0', idleTimeout: '2m' } },
+        http: {
+          address: '127.0.0.1',
+          port: 5000,
+          limits: {
+            maxManifestSize: 1048576,
+            maxUploadSessionsPerClient: 50,
+            uploadSessionExpiry: '30m',
+            headersTimeout: '30s',
+            requestTimeout: '0',
+            idleTimeout: '2m',
+          },
+        },
         extensions: { scrub: { enable: true, interval: '24h' } },
       }),
     );

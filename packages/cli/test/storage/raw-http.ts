@@ -46,7 +46,10 @@ export function rawRequest(port: number, request: RawRequest): Promise<RawRespon
       const body = request.body ?? Buffer.alloc(0);
       const lines = [`${request.method} ${request.path} HTTP/1.1`, 'Host: 127.0.0.1', 'Connection: close'];
       const headers = request.headers ?? [];
-      if (!headers.some(([name]) => name.toLowerCase() === 'content-length' || name.toLowerCase() === 'transfer-encoding') && body.length > 0) {
+      if (
+        !headers.some(([name]) => name.toLowerCase() === 'content-length' || name.toLowerCase() === 'transfer-encoding') &&
+        body.length > 0
+      ) {
         lines.push(`Content-Length: ${body.length}`);
       }
       for (const [name, value] of headers) lines.push(`${name}: ${value}`);

@@ -24,7 +24,8 @@ function corrupt(file: string): void {
   }
 }
 
-const blobFile = (root: string, repository: string, digest: string): string => join(root, repository, 'blobs', 'sha256', digest.slice('sha256:'.length));
+const blobFile = (root: string, repository: string, digest: string): string =>
+  join(root, repository, 'blobs', 'sha256', digest.slice('sha256:'.length));
 
 describe('scrub and corrupt blobs', () => {
   it('zot-cli scrub names the corrupted blob per repository (shared copies too), exits 1; a GET never serves it whole', async () => {
@@ -45,13 +46,35 @@ describe('scrub and corrupt blobs', () => {
       assert.equal(run.code, 1, 'non-zero exit when anything is corrupt');
       const lines = run.stdout.split('\n');
       assert.match(lines[0]!, /^REPOSITORY\s+STATUS\s+AFFECTED BLOB\s+ERROR$/);
-      assert.ok(lines.some((l) => l.startsWith('scrub/a ') && l.includes('affected') && l.includes(bad) && l.includes('corrupt: content hashes to') && l.includes('images: v1')), run.stdout);
-      assert.ok(lines.some((l) => l.startsWith('scrub/shared ') && l.includes(bad)), 'the deduplicated copy shares the damage, and is named too');
-      assert.ok(lines.some((l) => /^scrub\/b\s+ok$/.test(l)), run.stdout);
+      assert.ok(
+        lines.some(
+          (l) =>
+            l.startsWith('scrub/a ') &&
+            l.includes('affected') &&
+            l.includes(bad) &&
+            l.includes('corrupt: content hashes to') &&
+            l.includes('images: v1'),
+        ),
+        run.stdout,
+      );
+      assert.ok(
+        lines.some((l) => l.startsWith('scrub/shared ') && l.includes(bad)),
+        'the deduplicated copy shares the damage, and is named too',
+      );
+      assert.ok(
+        lines.some((l) => /^scrub\/b\s+ok$/.test(l)),
+        run.stdout,
+      );
       assert.match(run.stdout, /2 affected/);
-      const json = JSON.parse((await runCli(['scrub', server.configPath, '--json'])).stdout) as { ok: boolean; repositories: Array<{ repository: string; problems: Array<{ digest: string; kind: string }> }> };
+      const json = JSON.parse((await runCli(['scrub', server.configPath, '--json'])).stdout) as {
+        ok: boolean;
+        repositories: Array<{ repository: string; problems: Array<{ digest: string; kind: string }> }>;
+      };
       assert.equal(json.ok, false);
-      assert.deepEqual(json.repositories.find((r) => r.repository === 'scrub/a')!.problems.map((p) => [p.digest, p.kind]), [[bad, 'corrupt']]);
+      assert.deepEqual(
+        json.repositories.find((r) => r.repository === 'scrub/a')!.problems.map((p) => [p.digest, p.kind]),
+        [[bad, 'corrupt']],
+      );
 
       // Verify on read: a large blob's first GET is cut before its end, later ones are refused
       // up front; a small one is checked before its response starts.
@@ -70,8 +93,15 @@ describe('scrub and corrupt blobs', () => {
       assert.ok(server.logRecords().some((r) => r.msg === 'corrupt blob: not served (run zot-cli scrub)' && r.digest === bad));
       // The periodic scrub (extensions.scrub) logs it as well.
       const deadline = Date.now() + 10_000;
-      while (!server.logRecords().some((r) => r.msg === 'scrub: repository affected' && JSON.stringify(r).includes(bad)) && Date.now() < deadline) await sleep(200);
-      assert.ok(server.logRecords().some((r) => r.msg === 'scrub: repository affected' && r.repository === 'scrub/a'), 'the background scrub reports it');
+      while (
+        !server.logRecords().some((r) => r.msg === 'scrub: repository affected' && JSON.stringify(r).includes(bad)) &&
+        Date.now() < deadline
+      )
+        await sleep(200);
+      assert.ok(
+        server.logRecords().some((r) => r.msg === 'scrub: repository affected' && r.repository === 'scrub/a'),
+        'the background scrub reports it',
+      );
       assert.match((await runCli(['scrub', server.configPath])).stdout, /scrub\/b\s+affected/);
     } finally {
       await server.stop();

@@ -65,14 +65,23 @@ async function expectStatus(res: Response, status: number, what: string): Promis
 }
 
 /** Monolithic push (POST, then PUT with the bytes), or chunked (POST, PATCH pieces, PUT). */
-export async function pushBlob(base: string, repository: string, blob: TestBlob, mode: 'monolithic' | 'chunked' | 'single' = 'monolithic'): Promise<void> {
+export async function pushBlob(
+  base: string,
+  repository: string,
+  blob: TestBlob,
+  mode: 'monolithic' | 'chunked' | 'single' = 'monolithic',
+): Promise<void> {
   if (mode === 'single') {
     const res = await fetch(`${base}/v2/${repository}/blobs/uploads/?digest=${blob.digest}`, { method: 'POST', body: blob.data });
     await expectStatus(res, 201, `POST ?digest= ${blob.digest}`);
     await res.arrayBuffer();
     return;
   }
-  const start = await expectStatus(await fetch(`${base}/v2/${repository}/blobs/uploads/`, { method: 'POST' }), 202, `POST upload ${repository}`);
+  const start = await expectStatus(
+    await fetch(`${base}/v2/${repository}/blobs/uploads/`, { method: 'POST' }),
+    202,
+    `POST upload ${repository}`,
+  );
   await start.arrayBuffer();
   let location = new URL(start.headers.get('location')!, base);
   if (mode === 'chunked') {
@@ -101,12 +110,22 @@ export async function pushBlob(base: string, repository: string, blob: TestBlob,
 }
 
 export async function putManifest(base: string, repository: string, reference: string, manifest: Buffer): Promise<void> {
-  const res = await fetch(`${base}/v2/${repository}/manifests/${reference}`, { method: 'PUT', headers: { 'content-type': OCI_MANIFEST }, body: manifest });
+  const res = await fetch(`${base}/v2/${repository}/manifests/${reference}`, {
+    method: 'PUT',
+    headers: { 'content-type': OCI_MANIFEST },
+    body: manifest,
+  });
   await expectStatus(res, 201, `PUT manifest ${repository}:${reference}`);
   await res.arrayBuffer();
 }
 
-export async function pushImage(base: string, repository: string, tag: string, image: TestImage, mode: 'monolithic' | 'chunked' | 'single' = 'monolithic'): Promise<void> {
+export async function pushImage(
+  base: string,
+  repository: string,
+  tag: string,
+  image: TestImage,
+  mode: 'monolithic' | 'chunked' | 'single' = 'monolithic',
+): Promise<void> {
   for (const blob of [image.config, ...image.layers]) await pushBlob(base, repository, blob, mode);
   await putManifest(base, repository, tag, image.manifest);
 }
@@ -139,7 +158,10 @@ export interface CliResult {
 }
 
 /** Runs `zot-cli ARGS` as the registry's user (as an operator would beside the server). */
-export function runCli(args: readonly string[], options: { cwd?: string; timeoutMs?: number; viaTerminal?: boolean } = {}): Promise<CliResult> {
+export function runCli(
+  args: readonly string[],
+  options: { cwd?: string; timeoutMs?: number; viaTerminal?: boolean } = {},
+): Promise<CliResult> {
   const user = serverUser();
   const env = { ...process.env };
   delete env.NODE_TEST_CONTEXT;

@@ -161,11 +161,17 @@ function responseHeaders(route: RouteDefinition, status: number): OpenApiRespons
   if (t.includes('/blobs/uploads/')) {
     return status === 201
       ? { Location: LOCATION_HEADER, 'Docker-Content-Digest': DIGEST_HEADER }
-      : { Location: LOCATION_HEADER, Range: RANGE_HEADER, 'Docker-Upload-UUID': { description: 'upload session id', schema: { type: 'string' } } };
+      : {
+          Location: LOCATION_HEADER,
+          Range: RANGE_HEADER,
+          'Docker-Upload-UUID': { description: 'upload session id', schema: { type: 'string' } },
+        };
   }
   if (t.includes('/manifests/') || t.includes('/blobs/')) {
     if (status === 202) return undefined;
-    return status === 201 ? { Location: LOCATION_HEADER, 'Docker-Content-Digest': DIGEST_HEADER } : { 'Docker-Content-Digest': DIGEST_HEADER };
+    return status === 201
+      ? { Location: LOCATION_HEADER, 'Docker-Content-Digest': DIGEST_HEADER }
+      : { 'Docker-Content-Digest': DIGEST_HEADER };
   }
   if (route.query && 'n' in route.query) return { Link: LINK_HEADER };
   return undefined;
@@ -177,7 +183,10 @@ const PATH_PARAMETERS: Record<string, { description: string; schema: JsonSchema 
     schema: { type: 'string', pattern: '^[a-z0-9]+(?:(?:\\.|_|__|-+)[a-z0-9]+)*(?:/[a-z0-9]+(?:(?:\\.|_|__|-+)[a-z0-9]+)*)*$' },
   },
   reference: { description: 'A tag or a digest', schema: { type: 'string' } },
-  digest: { description: 'A digest, e.g. `sha256:<64 hex>`', schema: { type: 'string', pattern: '^[a-z0-9]+(?:[+._-][a-z0-9]+)*:[a-zA-Z0-9=_-]+$' } },
+  digest: {
+    description: 'A digest, e.g. `sha256:<64 hex>`',
+    schema: { type: 'string', pattern: '^[a-z0-9]+(?:[+._-][a-z0-9]+)*:[a-zA-Z0-9=_-]+$' },
+  },
   uploadId: { description: 'The upload session id from the `Location` header', schema: { type: 'string' } },
   file: { description: 'File name of a static asset', schema: { type: 'string' } },
 };

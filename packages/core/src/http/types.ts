@@ -9,12 +9,12 @@ export interface RegistryRequest {
   query: URLSearchParams;
   headers: Readonly<Record<string, string | undefined>>;
   /** The body as a byte stream (never buffered by the adapter). */
-  body?: Readable;
-  remoteAddress?: string;
+  body?: Readable | undefined;
+  remoteAddress?: string | undefined;
   /** Set by TLS adapters when the client presented a certificate the server verified. */
-  clientCertificate?: { subjectCommonName?: string };
+  clientCertificate?: { subjectCommonName?: string | undefined } | undefined;
   /** Aborted when the client goes away. */
-  signal?: AbortSignal;
+  signal?: AbortSignal | undefined;
 }
 
 export interface RegistryResponse {
@@ -22,6 +22,11 @@ export interface RegistryResponse {
   headers: Record<string, string>;
   /** Bytes, or a stream for blob content. Absent for HEAD and bodiless answers. */
   body?: Uint8Array | Readable;
+  /**
+   * `Set-Cookie` values, one per cookie (login sessions): HTTP repeats this header instead of
+   * joining its values, so it cannot live in `headers`. Adapters write one header line each.
+   */
+  cookies?: readonly string[];
 }
 
 /** Facts about a handled request, for the adapter's request log and for metrics. */

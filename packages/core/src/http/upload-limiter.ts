@@ -47,9 +47,13 @@ export class UploadSessionLimiter {
   check(client: string): void {
     const open = this.prune(client);
     if (open >= this.maxPerClient) {
-      throw new RegistryError('TOOMANYREQUESTS', `too many open upload sessions (limit ${this.maxPerClient}): finish or cancel some first`, {
-        headers: { 'Retry-After': '60' },
-      });
+      throw new RegistryError(
+        'TOOMANYREQUESTS',
+        `too many open upload sessions (limit ${this.maxPerClient}): finish or cancel some first`,
+        {
+          headers: { 'Retry-After': '60' },
+        },
+      );
     }
   }
 

@@ -22,9 +22,11 @@
  * older than the retention delay, and then their own referrers in turn.
  */
 import type { Logger } from '../http/handler.js';
+import type { RegistryEvents } from '../events.js';
 import { manifestKind } from '../media-types.js';
 import { REF_NAME_ANNOTATION, type Descriptor, type RegistryStorage, type RepositoryIndex } from '../storage.js';
-import { ManifestLoader, localBlobs, matchesGlob, type LoadedManifest } from './manifests.js';
+import { matchesGlob } from '../glob.js';
+import { ManifestLoader, localBlobs, type LoadedManifest } from './manifests.js';
 
 export interface GarbageCollectOptions {
   /** Unreferenced blobs and leftovers younger than this are kept (ms; default 1 hour, zot's gcDelay). */
@@ -40,6 +42,8 @@ export interface GarbageCollectOptions {
   logger?: Logger;
   /** Called with each repository's report as soon as it is done. */
   onRepository?: (report: RepositoryGcReport) => void;
+  /** Where removals of manifests and tags are announced (`manifest.deleted`, `tag.deleted`); usually `registry.events`. */
+  events?: RegistryEvents;
   /** The clock (tests). */
   now?: () => number;
 }
@@ -54,7 +58,7 @@ export interface RetentionOptions {
 }
 
 export interface RetentionPolicy {
-  /** Repository globs (`**`, `*`, `?`). */
+  /** Repository globs, zot's syntax (`**`, `team/*`, `{a,b}`; see `matchesGlob`). */
   repositories: readonly string[];
   /** Remove referrers whose subject is gone (default false). */
   deleteReferrers?: boolean;
@@ -116,7 +120,13 @@ export async function collectGarbage(storage: RegistryStorage, options: GarbageC
       result = await collectRepository(storage, repository, options, now);
     } catch (err) {
       options.logger?.error({ err, repository }, 'gc: repository failed');
-      result = { repository, manifests: [], blobs: [], uploads: [], problems: [`failed: ${err instanceof Error ? err.message : String(err)}`] };
+      result = {
+        repository,
+        manifests: [],
+        blobs: [],
+        uploads: [],
+        problems: [`failed: ${err instanceof Error ? err.message : String(err)}`],
+      };
     }
     report.repositories.push(result);
     report.totals.manifests += result.manifests.length;
@@ -125,8 +135,9 @@ export async function collectGarbage(storage: RegistryStorage, options: GarbageC
     report.totals.uploads += result.uploads.length;
     options.onRepository?.(result);
   }
-  if (!dryRun && !options.repositories && storage.removeLeftovers) {
-    report.totals.leftovers = await storage.removeLeftovers(new Date(now() - (options.delayMs ?? HOUR)));
+  const leftovers = storage.capabilities?.leftovers;
+  if (!dryRun && !options.repositories && leftovers) {
+    report.totals.leftovers = await leftovers.removeLeftovers(new Date(now() - (options.delayMs ?? HOUR)));
   }
   report.durationMs = Date.now() - started;
   options.logger?.info({ ...report.totals, dryRun, durationMs: report.durationMs }, 'gc: pass done');
@@ -165,10 +176,14 @@ async function collectRepository(
         return result.applied.length > 0 ? result.index : undefined;
       });
       report.manifests.push(...applied);
+      if (options.events) announceRemovals(options.events, repository, index, current, applied);
     }
     for (const removed of report.manifests) {
       const dry = dryRun || (options.retention?.dryRun ?? false);
-      options.logger?.info({ repository, digest: removed.digest, reason: removed.reason, tag: removed.tag, dryRun: dry }, dry ? 'gc: would remove manifest' : 'gc: removed manifest');
+      options.logger?.info(
+        { repository, digest: removed.digest, reason: removed.reason, tag: removed.tag, dryRun: dry },
+        dry ? 'gc: would remove manifest' : 'gc: removed manifest',
+      );
     }
   }
 
@@ -200,7 +215,10 @@ async function collectRepository(
   return report;
 }
 
-function policyFor(repository: string, policies: readonly RetentionPolicy[]): Required<Omit<RetentionPolicy, 'keepTags'>> & Pick<RetentionPolicy, 'keepTags'> {
+function policyFor(
+  repository: string,
+  policies: readonly RetentionPolicy[],
+): Required<Omit<RetentionPolicy, 'keepTags'>> & Pick<RetentionPolicy, 'keepTags'> {
   const policy = policies.find((p) => p.repositories.some((glob) => matchesGlob(glob, repository)));
   return {
     repositories: policy?.repositories ?? [],
@@ -338,7 +356,10 @@ function applyRetention(
 function simulate(index: RepositoryIndex, removed: readonly RemovedManifest[]): RepositoryIndex {
   let entries = [...index.manifests];
   for (const item of removed) {
-    entries = item.reason === 'tag' ? entries.filter((e) => !(tagOf(e) === item.tag && e.digest === item.digest)) : entries.filter((e) => e.digest !== item.digest);
+    entries =
+      item.reason === 'tag'
+        ? entries.filter((e) => !(tagOf(e) === item.tag && e.digest === item.digest))
+        : entries.filter((e) => e.digest !== item.digest);
   }
   return { ...index, manifests: entries };
 }
@@ -364,4 +385,35 @@ async function reachable(loader: ManifestLoader, entries: readonly Descriptor[])
     queue.push(...loaded.info.children);
   }
   return { digests, problems };
+}
+
+/** Announces what retention removed: tags that went, and manifests no longer listed at all. */
+function announceRemovals(
+  events: RegistryEvents,
+  repository: string,
+  before: RepositoryIndex,
+  after: RepositoryIndex,
+  applied: readonly RemovedManifest[],
+): void {
+  const at = new Date();
+  const listed = new Set(after.manifests.map((e) => e.digest));
+  const announced = new Set<string>();
+  for (const item of applied) {
+    if (item.reason === 'tag' && item.tag !== undefined)
+      events.emit({ type: 'tag.deleted', repository, tag: item.tag, digest: item.digest, at });
+    if (listed.has(item.digest) || announced.has(item.digest)) continue;
+    announced.add(item.digest);
+    const entries = before.manifests.filter((e) => e.digest === item.digest);
+    const tags = entries.map(tagOf).filter((t): t is string => t !== undefined);
+    const mediaType = entries[0]?.mediaType ?? '';
+    events.emit({
+      type: 'manifest.deleted',
+      repository,
+      digest: item.digest,
+      mediaType,
+      tags,
+      cause: item.reason === 'tag' ? 'retention' : 'gc',
+      at,
+    });
+  }
 }

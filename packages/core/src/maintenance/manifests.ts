@@ -64,27 +64,3 @@ export class ManifestLoader {
 export function localBlobs(info: ManifestInfo): Descriptor[] {
   return info.blobs.filter((b) => !(Array.isArray(b.urls) && b.urls.length > 0));
 }
-
-/**
- * Whether `name` matches a repository glob as zot writes them (doublestar): `**` any number of
- * path segments, `*` within one segment, `?` one character.
- */
-export function matchesGlob(pattern: string, name: string): boolean {
-  let source = '';
-  for (let i = 0; i < pattern.length; i++) {
-    const c = pattern[i]!;
-    if (c === '*' && pattern[i + 1] === '*') {
-      // `**/` also matches nothing at all (`**/x` matches `x`).
-      if (pattern[i + 2] === '/') {
-        source += '(?:.*/)?';
-        i += 2;
-      } else {
-        source += '.*';
-        i += 1;
-      }
-    } else if (c === '*') source += '[^/]*';
-    else if (c === '?') source += '[^/]';
-    else source += c.replace(/[.+^${}()|[\]\\]/g, '\\$&');
-  }
-  return new RegExp(`^${source}$`).test(name);
-}

@@ -19,7 +19,11 @@ export interface PeriodicOptions {
  * Runs `task` every `intervalMs` in the background, never two passes at once, without keeping
  * the process alive. A failing pass is logged and the schedule goes on.
  */
-export function runPeriodically(task: (signal: AbortSignal) => Promise<unknown>, intervalMs: number, options: PeriodicOptions): PeriodicTask {
+export function runPeriodically(
+  task: (signal: AbortSignal) => Promise<unknown>,
+  intervalMs: number,
+  options: PeriodicOptions,
+): PeriodicTask {
   const controller = new AbortController();
   let running: Promise<void> | undefined;
   let timer: NodeJS.Timeout | undefined;

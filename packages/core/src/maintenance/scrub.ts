@@ -96,7 +96,10 @@ export async function scrubStorage(storage: RegistryStorage, options: ScrubOptio
     options.onRepository?.(result);
   }
   report.durationMs = Date.now() - started;
-  options.logger?.info({ ok: report.ok, repositories: names.length, blobs: report.blobsChecked, bytes: report.bytesChecked, durationMs: report.durationMs }, 'scrub: pass done');
+  options.logger?.info(
+    { ok: report.ok, repositories: names.length, blobs: report.blobsChecked, bytes: report.bytesChecked, durationMs: report.durationMs },
+    'scrub: pass done',
+  );
   return report;
 }
 
@@ -179,7 +182,10 @@ async function scrubRepository(
   return { repository, status: list.length === 0 ? 'ok' : 'affected', blobsChecked: blobs.length, bytesChecked, problems: list };
 }
 
-type HashResult = { state: 'ok'; actual: string; size: number } | { state: 'gone' } | { state: 'unreadable'; message: string; size: number };
+type HashResult =
+  | { state: 'ok'; actual: string; size: number }
+  | { state: 'gone' }
+  | { state: 'unreadable'; message: string; size: number };
 
 async function hashBlob(storage: RegistryStorage, repository: string, blob: BlobEntry, onBytes: (n: number) => void): Promise<HashResult> {
   const digest = tryParseDigest(blob.digest);

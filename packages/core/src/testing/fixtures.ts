@@ -1,8 +1,8 @@
 import { createHash, randomBytes, randomUUID } from 'node:crypto';
 import { Readable } from 'node:stream';
 import type { DigestAlgorithm } from '../digest.js';
-import { REF_NAME_ANNOTATION, type Descriptor, type RepositoryIndex } from '../storage.js';
-import type { StorageFactory, StorageFixture } from './types.js';
+import { REF_NAME_ANNOTATION, type Descriptor, type RegistryStorage, type RepositoryIndex } from '../storage.js';
+import type { StorageFactory, StorageFixture, TestFunctions } from './types.js';
 
 /** Creates a storage, runs `work` on it, and always cleans up. */
 export async function withStorage(factory: StorageFactory, work: (fixture: StorageFixture) => Promise<void>): Promise<void> {
@@ -12,6 +12,14 @@ export async function withStorage(factory: StorageFactory, work: (fixture: Stora
   } finally {
     await fixture.cleanup?.();
   }
+}
+
+/** Registers a test that runs `work` on a fresh storage from `factory` (cleaned up afterwards). */
+export function storageTest(
+  t: TestFunctions,
+  factory: StorageFactory,
+): (name: string, work: (storage: RegistryStorage) => Promise<void>) => unknown {
+  return (name, work) => t.it(name, () => withStorage(factory, ({ storage }) => work(storage)));
 }
 
 /** Random bytes (incompressible, so a backend cannot get lucky with patterns). */

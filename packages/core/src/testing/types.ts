@@ -40,3 +40,6 @@ export interface StorageContractOptions {
   /** How many index updates race in the concurrency tests (default 50). */
   concurrency?: number;
 }
+
+/** The options every group of the kit's cases runs with (defaults filled in). */
+export type KitSettings = Required<Omit<StorageContractOptions, 'test'>>;

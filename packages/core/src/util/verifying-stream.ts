@@ -1,5 +1,5 @@
 import { Transform, type Readable, type TransformCallback } from 'node:stream';
-import { isRecycling, type RecyclingReadable } from '../storage.js';
+import { isRecycling, type RecyclingReadable } from '../storage-capabilities.js';
 import type { Digest } from '../digest.js';
 import { feedHasher, offThreadHasher, type Hasher } from './hash-worker.js';
 

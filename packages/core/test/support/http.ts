@@ -11,7 +11,7 @@ import {
   type RegistryHandler,
   type RequestOutcome,
 } from '../../src/index.js';
-import { MemoryStorage } from './memory-storage.js';
+import { AgingStorage } from './aging-storage.js';
 
 export interface Reply {
   status: number;
@@ -119,7 +119,7 @@ export interface PushedImage {
 }
 
 export interface TestRegistry {
-  storage: MemoryStorage;
+  storage: AgingStorage;
   registry: Registry;
   client: Client;
 }
@@ -129,7 +129,7 @@ export function testRegistry(
   options: { deleteEnabled?: boolean; maxManifestBytes?: number } & Omit<HandlerOptions, 'registry'> = {},
 ): TestRegistry {
   const { deleteEnabled, maxManifestBytes, ...handlerOptions } = options;
-  const storage = new MemoryStorage();
+  const storage = new AgingStorage();
   const registry = new Registry({
     storage,
     ...(deleteEnabled === undefined ? {} : { deleteEnabled }),

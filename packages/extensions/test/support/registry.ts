@@ -20,6 +20,8 @@ import type { RequestRecord } from '../../src/index.js';
 
 export interface Harness {
   root: string;
+  /** The storage the registry runs on (extensions check and measure it). */
+  storage: OciLayoutStorage;
   handler: RegistryHandler;
   cleanup(): Promise<void>;
 }
@@ -28,15 +30,18 @@ export async function tempDir(prefix = 'zot-ext-'): Promise<string> {
   return mkdtemp(join(tmpdir(), prefix));
 }
 
-export async function harness(options: { root?: string; extraRoutes?: readonly RouteDefinition[]; authenticator?: Authenticator } = {}): Promise<Harness> {
+export async function harness(
+  options: { root?: string; extraRoutes?: readonly RouteDefinition[]; authenticator?: Authenticator } = {},
+): Promise<Harness> {
   const root = options.root ?? (await tempDir());
-  const registry = new Registry({ storage: new OciLayoutStorage({ rootDirectory: root }) });
+  const storage = new OciLayoutStorage({ rootDirectory: root });
+  const registry = new Registry({ storage });
   const handler = createRegistryHandler({
     registry,
     ...(options.extraRoutes ? { extraRoutes: options.extraRoutes } : {}),
     ...(options.authenticator ? { authenticator: options.authenticator } : {}),
   });
-  return { root, handler, cleanup: () => rm(root, { recursive: true, force: true }) };
+  return { root, storage, handler, cleanup: () => rm(root, { recursive: true, force: true }) };
 }
 
 export interface Sent {

@@ -84,7 +84,9 @@ export async function emptyPrefix(client: S3Client, bucket: string, prefix: stri
   for (;;) {
     const uploads = await client.send(new ListMultipartUploadsCommand({ Bucket: bucket, Prefix: prefix }));
     await Promise.all(
-      (uploads.Uploads ?? []).map((u) => client.send(new AbortMultipartUploadCommand({ Bucket: bucket, Key: u.Key!, UploadId: u.UploadId! }))),
+      (uploads.Uploads ?? []).map((u) =>
+        client.send(new AbortMultipartUploadCommand({ Bucket: bucket, Key: u.Key!, UploadId: u.UploadId! })),
+      ),
     );
     if (!uploads.IsTruncated) break;
   }
