@@ -20,6 +20,9 @@ checks=(
   chromium:chromium
   # Shared session and API-key stores (several replicas); tests start their own redis-server by hand.
   redis-server:redis-server
+  # Stock dockerd and containerd, started by hand by the token-service tests (docker login, push, pull).
+  docker.io:dockerd
+  containerd:containerd
   # What the benchmark's smoke run (bench/test/smoke.test.mjs) compares against and loads with.
   docker-registry:docker-registry
   nginx:nginx

@@ -5,6 +5,7 @@
 import { globSyntaxProblem } from '@zotjs/core';
 import { z } from 'zod';
 import { DURATION_PATTERN, parseSeconds } from '../duration.js';
+import { authTokenKeys, tlsCiphers } from './auth-tokens.js';
 import { describeValue, flag, list, map, oneOf, port, section, text, withTraits, type Common } from './kit.js';
 
 export const ACTIONS = ['read', 'create', 'update', 'delete'] as const;
@@ -45,6 +46,7 @@ export const tlsSchema = section(
       description:
         'PEM CA file: clients present certificates signed by it and the subject CN is the identity. A valid certificate is required at the handshake unless htpasswd or LDAP is also configured (mixed mode)',
     }),
+    ciphers: tlsCiphers,
   },
   { required: ['cert', 'key'], description: 'serve HTTPS (TLS 1.2 minimum); the files are re-read on SIGHUP' },
 );
@@ -105,15 +107,7 @@ export const authSchema = section(
       { description: 'HTTP basic logins from an htpasswd file' },
     ),
     ldap: ldapSchema,
-    mtls: section(
-      {
-        identityAttributes: list(
-          oneOf(['CommonName'], { anyCase: true, error: (value) => `${JSON.stringify(value)} is not supported (only CommonName)` }),
-          { default: ['CommonName'], description: 'certificate fields used as the identity' },
-        ),
-      },
-      { description: "zot's client-certificate identity settings; needs tls.cacert" },
-    ),
+    ...authTokenKeys,
   },
   { description: 'authentication: HTTP basic against htpasswd and/or LDAP; client certificates through tls.cacert' },
 );
