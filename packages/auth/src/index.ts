@@ -9,7 +9,14 @@ export { PasswordAuthenticator, basicChallenge, type PasswordAuthenticatorOption
 export { BackendUnavailableError, type PasswordVerifier, type VerifyOutcome } from './verifier.js';
 export { LdapVerifier, type LdapVerifierOptions, type LdapTransport } from './ldap/verifier.js';
 export { escapeFilterValue, userSearchFilter } from './ldap/escape.js';
-export { MtlsAuthenticator, identityFromCertificate, verifiedClientCertificate } from './mtls.js';
+export {
+  MtlsAuthenticator,
+  CertificateIdentity,
+  identityFromCertificate,
+  verifiedClientCertificate,
+  type IdentityAttribute,
+  type CertificateIdentityOptions,
+} from './mtls.js';
 export { CertificateOrPasswordAuthenticator } from './composite.js';
 export { AccessControlAuthorizer, AuthenticatedOnlyAuthorizer, type AccessControlOptions } from './policy/access-control.js';
 export { TlsMaterial, type TlsMaterialOptions, type SecureContextTarget } from './tls.js';

@@ -40,12 +40,26 @@ export interface AuthRequest {
   readonly headers: Readonly<Record<string, string | undefined>>;
   readonly remoteAddress?: string;
   /** Present when the connection is TLS and the client presented a certificate the server verified. */
-  readonly clientCertificate?: { readonly subjectCommonName?: string | undefined } | undefined;
+  readonly clientCertificate?: ClientCertificate | undefined;
+}
+
+/** A client certificate the TLS layer verified: the fields zot's `mtls.identityAttributes` choose from. */
+export interface ClientCertificate {
+  readonly subjectCommonName?: string | undefined;
+  /** The subject DN as Go's `pkix.Name.String()` writes it (zot's `Subject`): `CN=app,OU=ops,O=Example,C=US`. */
+  readonly subject?: string | undefined;
+  /** Subject alternative names, in certificate order. */
+  readonly emails?: readonly string[] | undefined;
+  readonly uris?: readonly string[] | undefined;
+  readonly dnsNames?: readonly string[] | undefined;
 }
 
 export type AuthResult =
-  /** Valid credentials. */
-  | { readonly kind: 'authenticated'; readonly identity: Identity }
+  /**
+   * Valid credentials. `cookies`: Set-Cookie values the answer carries when the authenticator
+   * started a browser session with this request (zot's UI login with basic credentials).
+   */
+  | { readonly kind: 'authenticated'; readonly identity: Identity; readonly cookies?: readonly string[] }
   /**
    * No credentials presented: the request goes on as anonymous (the authorizer decides). An
    * anonymous bearer token carries `access` (what the token service granted anonymous callers).

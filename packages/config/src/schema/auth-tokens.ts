@@ -40,7 +40,8 @@ export const mtlsSchema = section(
       { default: ['CommonName'], description: 'certificate fields tried in order; the first one present is the identity' },
     ),
     uriSanPattern: text({
-      description: 'regular expression applied to the URI SAN (SPIFFE ID); its first group is the identity, e.g. spiffe://example.org/workload/(.*)',
+      description:
+        'regular expression applied to the URI SAN (SPIFFE ID); its first group is the identity, e.g. spiffe://example.org/workload/(.*)',
     }).superRefine((value, ctx) => {
       try {
         new RegExp(value);
@@ -61,10 +62,9 @@ const celClaimMapping = section(
       section({ name: text({ required: true }), expression: text({ required: true }) }, { required: ['name', 'expression'] }),
       { description: 'CEL variables computed from claims (usable as vars.<name>)' },
     ),
-    validations: list(
-      section({ expression: text({ required: true }), message: text() }, { required: ['expression'] }),
-      { description: 'CEL expressions that must be true, with the message logged when one is not' },
-    ),
+    validations: list(section({ expression: text({ required: true }), message: text() }, { required: ['expression'] }), {
+      description: 'CEL expressions that must be true, with the message logged when one is not',
+    }),
     username: text({ description: "CEL expression of the user name (default claims.iss + '/' + claims.sub)" }),
     groups: text({ description: 'CEL expression of the list of groups (default: none)' }),
   },
@@ -76,7 +76,8 @@ export const bearerSchema = section(
     realm: absoluteUrl('the token endpoint clients are sent to (default with tokenService: <externalUrl>/zot/auth/token)'),
     service: text({ description: 'the audience tokens must be issued for (their aud claim)' }),
     cert: text({
-      description: "PEM certificate(s) or public key(s) of the token issuer, re-read when the file changes (optional with tokenService: its own keys verify)",
+      description:
+        'PEM certificate(s) or public key(s) of the token issuer, re-read when the file changes (optional with tokenService: its own keys verify)',
     }),
     issuer: text({ description: 'zot-ts: the iss tokens must carry (default: any issuer signing with a trusted key, as zot)' }),
     oidc: list(
@@ -87,7 +88,7 @@ export const bearerSchema = section(
           claimMapping: celClaimMapping,
           certificateAuthority: text({ description: "PEM CA certificate for the issuer's TLS certificate" }),
           certificateAuthorityFile: text({ description: "PEM CA file for the issuer's TLS certificate" }),
-          skipIssuerVerification: flag({ default: false, description: "accept tokens whose iss differs from issuer (testing only)" }),
+          skipIssuerVerification: flag({ default: false, description: 'accept tokens whose iss differs from issuer (testing only)' }),
         },
         { required: ['issuer', 'audiences'] },
       ),
@@ -103,11 +104,15 @@ export const tokenServiceSchema = section(
   {
     signingKeys: text({
       required: true,
-      description: 'PEM private key file (RSA, EC P-256/384/521, Ed25519), or a folder of them: the newest signs, all verify (add a file to rotate)',
+      description:
+        'PEM private key file (RSA, EC P-256/384/521, Ed25519), or a folder of them: the newest signs, all verify (add a file to rotate)',
     }),
     issuer: text({ description: 'iss of the tokens (default: http.externalUrl, else "zot-ts")' }),
     accessTokenExpiry: duration({ default: TOKEN_SERVICE_DEFAULTS.accessTokenExpiry, description: 'access token lifetime (at least 60s)' }),
-    refreshTokenExpiry: duration({ default: TOKEN_SERVICE_DEFAULTS.refreshTokenExpiry, description: 'refresh token lifetime (docker login keeps one)' }),
+    refreshTokenExpiry: duration({
+      default: TOKEN_SERVICE_DEFAULTS.refreshTokenExpiry,
+      description: 'refresh token lifetime (docker login keeps one)',
+    }),
     anonymous: flag({
       default: TOKEN_SERVICE_DEFAULTS.anonymous,
       description: 'issue tokens to callers without credentials (with what anonymousPolicy allows)',
@@ -144,7 +149,9 @@ const providerSchema = section(
 export const openIdSchema = section(
   {
     providers: map(providerSchema, { description: `provider name (${OPENID_PROVIDERS.join(', ')}) -> settings` }),
-    callbackAllowOrigins: list(absoluteUrl(''), { description: 'absolute origins callback_ui may redirect to (default: same-origin paths only)' }),
+    callbackAllowOrigins: list(absoluteUrl(''), {
+      description: 'absolute origins callback_ui may redirect to (default: same-origin paths only)',
+    }),
   },
   { description: 'single sign-on with OpenID Connect and OAuth2 providers at /zot/auth/login?provider=<name>' },
 );
@@ -152,7 +159,12 @@ export const openIdSchema = section(
 export const sessionDriverSchema = section(
   {
     name: oneOf(['local', 'redis'], { anyCase: true, description: 'local: files under the storage root; redis: shared by replicas' }),
-    url: text({ secret: true, pattern: /^rediss?:\/\/\S+$/, patternHint: 'a redis:// or rediss:// URL', description: 'Redis URL (redis driver)' }),
+    url: text({
+      secret: true,
+      pattern: /^rediss?:\/\/\S+$/,
+      patternHint: 'a redis:// or rediss:// URL',
+      description: 'Redis URL (redis driver)',
+    }),
     keyprefix: text({ default: SESSION_DEFAULTS.keyprefix, description: 'prefix of every Redis key' }),
   },
   { required: ['name'], description: 'where sessions (and, with redis, API keys) are kept' },
@@ -164,7 +176,9 @@ export const authTokenKeys = {
   tokenService: tokenServiceSchema,
   openid: openIdSchema,
   apikey: flag({ default: false, description: 'API keys: POST/GET/DELETE /zot/auth/apikey; a key works as the password of basic auth' }),
-  sessionKeysFile: text({ description: 'JSON file {"hashKey": ..., "encryptKey": ...} protecting session cookies (default: random keys per start)' }),
+  sessionKeysFile: text({
+    description: 'JSON file {"hashKey": ..., "encryptKey": ...} protecting session cookies (default: random keys per start)',
+  }),
   sessionDriver: sessionDriverSchema,
   secureSession: flag({ description: 'mark the session cookie Secure even without http.tls (behind a TLS proxy)' }),
   mtls: mtlsSchema,
@@ -197,7 +211,8 @@ export function checkAuthTokens(http: WrittenHttp, ctx: z.RefinementCtx): void {
       issue(['openid', 'providers', name], `unknown provider (expected one of ${OPENID_PROVIDERS.join(', ')})`);
       continue;
     }
-    if (!provider.clientid && !provider.credentialsFile) issue(['openid', 'providers', name, 'clientid'], 'is required (or credentialsFile)');
+    if (!provider.clientid && !provider.credentialsFile)
+      issue(['openid', 'providers', name, 'clientid'], 'is required (or credentialsFile)');
     if (name !== 'github' && !provider.issuer) issue(['openid', 'providers', name, 'issuer'], 'is required');
   }
   const driver = auth.sessionDriver as { name?: string; url?: string } | undefined;

@@ -70,7 +70,8 @@ export const httpSchema = section(
     limits: limitsSchema,
   },
   { description: 'the listener, its limits, TLS, authentication and access control' },
-).superRefine(checkSecurity, { when: () => true })
+)
+  .superRefine(checkSecurity, { when: () => true })
   .superRefine(checkAuthTokens, { when: () => true });
 
 export type HttpConfig = z.output<typeof httpSchema>;

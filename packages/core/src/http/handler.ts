@@ -83,7 +83,7 @@ export function createRegistryHandler(options: HandlerOptions): RegistryHandler 
         return !authorizer || (await authorizer.authorize(identity, repository, action));
       };
       if (match.route.action !== 'none' && params.name) {
-        const action = match.route.resolveAction ? await match.route.resolveAction({ registry, params }) : match.route.action;
+        const action = match.route.resolveAction ? await match.route.resolveAction({ registry, params, mayAccess }) : match.route.action;
         outcome.action = action;
         if (!(await mayAccess(params.name, action))) throw denied(caller, { repository: params.name, action });
       }
@@ -101,9 +101,15 @@ export function createRegistryHandler(options: HandlerOptions): RegistryHandler 
       const client = identity?.username ?? request.remoteAddress ?? 'unknown';
       const opensSession = match.route.operationId === 'startUpload' && !request.query.has('digest');
       if (sessions && opensSession) sessions.check(client);
+      // A route that learns from the request body that it needs more (moving a tag) asks here.
+      const demand = async (action: Action): Promise<void> => {
+        if (!params.name) return;
+        if (!(await mayAccess(params.name, action))) throw denied(caller, { repository: params.name, action });
+        outcome.action = action;
+      };
       let response;
       try {
-        response = await match.route.handle({ request, registry, params, outcome, mayAccess: routeMayAccess, maxPageSize });
+        response = await match.route.handle({ request, registry, params, outcome, mayAccess: routeMayAccess, demand, maxPageSize });
       } catch (err) {
         if (sessions && params.uploadId && err instanceof RegistryError && err.code === 'BLOB_UPLOAD_UNKNOWN')
           sessions.closed(params.uploadId);
@@ -112,6 +118,7 @@ export function createRegistryHandler(options: HandlerOptions): RegistryHandler 
       if (sessions) trackSession(sessions, match.route.operationId, client, params.uploadId, response);
       if (request.method === 'HEAD') delete response.body;
       Object.assign(response.headers, API_VERSION_HEADER);
+      if (caller.cookies) response.cookies = [...(response.cookies ?? []), ...caller.cookies];
       return { ...response, outcome };
     } catch (err) {
       return { ...errorResponse(err, request, logger), outcome };
@@ -130,8 +137,8 @@ export function createRegistryHandler(options: HandlerOptions): RegistryHandler 
     const context = challengeContext(route, repository);
     if (result.kind === 'rejected') throw unauthorized(authenticator, { ...context, error: 'invalid_token' });
     if (result.kind === 'authenticated') {
-      const { identity } = result;
-      return identity.access ? { identity, access: identity.access } : { identity };
+      const { identity, cookies } = result;
+      return { identity, ...(identity.access ? { access: identity.access } : {}), ...(cookies?.length ? { cookies } : {}) };
     }
     // Anonymous: the base route and the catalog need a login unless the policy lets anonymous
     // users read something (zot answers both 401 without credentials). An anonymous token from a
@@ -156,6 +163,8 @@ export function createRegistryHandler(options: HandlerOptions): RegistryHandler 
 interface Caller {
   identity?: Identity;
   access?: CredentialAccess;
+  /** Set-Cookie values the authenticator wants on the answer (a browser session it started). */
+  cookies?: readonly string[];
 }
 
 const ANONYMOUS: Caller = {};
