@@ -104,8 +104,8 @@ export function createRegistryHandler(options: HandlerOptions): RegistryHandler 
       // A route that learns from the request body that it needs more (moving a tag) asks here.
       const demand = async (action: Action): Promise<void> => {
         if (!params.name) return;
-        if (!(await mayAccess(params.name, action))) throw denied(caller, { repository: params.name, action });
         outcome.action = action;
+        if (!(await mayAccess(params.name, action))) throw denied(caller, { repository: params.name, action });
       };
       let response;
       try {
