@@ -88,7 +88,9 @@ export {
 export {
   SessionManager,
   SessionAuthenticator,
+  BrowserLoginAuthenticator,
   SESSION_COOKIE,
+  USER_COOKIE,
   SESSION_CLIENT_HEADER,
   type SessionManagerOptions,
 } from './session/manager.js';

@@ -53,7 +53,8 @@ export async function buildServer(
     address: settings.http.address,
     port: settings.http.port,
     logger,
-    ...(extensions ? { extraRoutes: extensions.routes, onRequestEnd: (record) => extensions.observe(record) } : {}),
+    extraRoutes: [...(security?.routes ?? []), ...(extensions?.routes ?? [])],
+    ...(extensions ? { onRequestEnd: (record) => extensions.observe(record) } : {}),
     ...(security?.tls ? { tls: security.tls.serverOptions() } : {}),
     ...(security?.authenticator ? { authenticator: security.authenticator } : {}),
     ...(security?.authorizer ? { authorizer: security.authorizer } : {}),
@@ -83,7 +84,7 @@ async function run(options: ServeOptions, extensions: Extensions): Promise<numbe
   // First storage check before listening: /startupz and /readyz are right from the first request.
   await extensions.start();
   // TLS files, htpasswd and LDAP settings are read before listening: a bad path stops startup.
-  const security = await buildSecurity(settings.config.http, settings.http.realm, logger);
+  const security = await buildSecurity(settings.config.http, settings, logger);
   try {
     return await listenUntilStopped(options, extensions, security);
   } finally {

@@ -104,9 +104,11 @@ export function openIdRoutes(options: OpenIdRoutesOptions): RouteDefinition[] {
         }
         throw err;
       }
-      const cookie = await sessions.create({ username: user.username, groups: user.groups, method: `openid:${provider.name}` });
-      if (pending.callbackUi) return redirect(pending.callbackUi, { 'Set-Cookie': cookie });
-      return { status: 201, headers: { 'Set-Cookie': cookie, 'Content-Length': '0', 'Cache-Control': 'no-store' } };
+      const cookies = await sessions.start({ username: user.username, groups: user.groups, method: `openid:${provider.name}` });
+      // The one-time login cookie goes too.
+      cookies.push(setCookie(LOGIN_COOKIE, '', { path: CALLBACK_BASE_PATH, maxAgeSeconds: 0, secure: sessions.secure, sameSite: 'Lax' }));
+      if (pending.callbackUi) return { ...redirect(pending.callbackUi, {}), cookies };
+      return { status: 201, headers: { 'Content-Length': '0', 'Cache-Control': 'no-store' }, cookies };
     },
   }));
 
@@ -119,8 +121,8 @@ export function openIdRoutes(options: OpenIdRoutesOptions): RouteDefinition[] {
     responses: { 200: 'logged out' },
     async handle({ request }) {
       request.body?.resume();
-      const cookie = await sessions.destroy(request.headers['cookie']);
-      return { status: 200, headers: { 'Set-Cookie': cookie, 'Content-Length': '0', 'Cache-Control': 'no-store' } };
+      const cookies = await sessions.end(request.headers['cookie']);
+      return { status: 200, headers: { 'Content-Length': '0', 'Cache-Control': 'no-store' }, cookies };
     },
   };
 

@@ -50,6 +50,20 @@ export class SessionManager {
     return setCookie(SESSION_COOKIE, this.options.sealer.seal(id, expiresAt), this.attributes(this.ttlSeconds));
   }
 
+  /**
+   * Starts a session and resolves the cookies a browser gets, as zot sets them: the sealed,
+   * HttpOnly `session` cookie and the readable `user` cookie its UI shows the login name from.
+   */
+  async start(identity: Identity): Promise<string[]> {
+    const session = await this.create(identity);
+    return [session, userCookie(identity.username, this.options.secure, this.ttlSeconds)];
+  }
+
+  /** Ends the session; resolves the cookies that clear `session` and `user`. */
+  async end(cookieHeader: string | undefined): Promise<string[]> {
+    return [await this.destroy(cookieHeader), userCookie('', this.options.secure, 0)];
+  }
+
   /** The identity of the session the request's cookie names, if it is alive. */
   async identify(cookieHeader: string | undefined): Promise<Identity | undefined> {
     const id = this.sessionId(cookieHeader);
@@ -73,6 +87,13 @@ export class SessionManager {
   private attributes(maxAgeSeconds: number) {
     return { path: '/', maxAgeSeconds, secure: this.options.secure, sameSite: 'Lax' as const };
   }
+}
+
+/** zot's `user` cookie: the login name, readable by the UI's scripts (not HttpOnly; it grants nothing). */
+export const USER_COOKIE = 'user';
+
+function userCookie(username: string, secure: boolean, maxAgeSeconds: number): string {
+  return `${USER_COOKIE}=${encodeURIComponent(username)}; Path=/; Max-Age=${maxAgeSeconds}; SameSite=Lax${secure ? '; Secure' : ''}`;
 }
 
 /** zot's UI marks its calls with this header; only such calls are authenticated by the session cookie. */
@@ -100,5 +121,38 @@ export class SessionAuthenticator implements Authenticator {
     const identity = await this.sessions.identify(cookie);
     // An unknown or expired session is simply no login: the request goes on anonymous.
     return identity ? { kind: 'authenticated', identity } : { kind: 'anonymous' };
+  }
+}
+
+/**
+ * zot's browser login with a password: a basic-auth `GET /v2/` from its UI (`X-ZOT-API-CLIENT:
+ * zot-ui`) that succeeds also starts a session, so the UI stays logged in across reloads with
+ * the cookie alone. Other requests are passed through untouched.
+ */
+export class BrowserLoginAuthenticator implements Authenticator {
+  readonly challengesInsufficientScope: boolean;
+
+  constructor(
+    private readonly basic: Authenticator,
+    private readonly sessions: SessionManager,
+  ) {
+    this.challengesInsufficientScope = basic.challengesInsufficientScope ?? false;
+  }
+
+  challenge(context?: ChallengeContext): string {
+    return this.basic.challenge(context);
+  }
+
+  async authenticate(request: AuthRequest): Promise<AuthResult> {
+    const result = await this.basic.authenticate(request);
+    if (
+      result.kind !== 'authenticated' ||
+      request.path !== '/v2/' ||
+      request.method !== 'GET' ||
+      request.headers[SESSION_CLIENT_HEADER] !== 'zot-ui' ||
+      !/^basic\s/i.test(request.headers['authorization'] ?? '')
+    )
+      return result;
+    return { ...result, cookies: [...(result.cookies ?? []), ...(await this.sessions.start(result.identity))] };
   }
 }

@@ -26,7 +26,8 @@ export async function startHttpRegistry(options: HandlerOptions, port = 0): Prom
     };
     handler(request).then(
       (response) => {
-        res.writeHead(response.status, response.headers);
+        const cookies = response.cookies?.length ? { 'Set-Cookie': [...response.cookies] } : {};
+        res.writeHead(response.status, { ...response.headers, ...cookies });
         if (response.body instanceof Readable) response.body.pipe(res);
         else res.end(response.body);
       },
