@@ -63,7 +63,7 @@ export interface TokenAuth {
 
 /** Builds them; files (keys, certificates, session keys) are read now, so a bad path stops startup. */
 export async function createTokenAuth(options: TokenAuthOptions): Promise<TokenAuth> {
-  const { auth, logger } = options;
+  const { logger } = options;
   const closers: (() => Promise<void>)[] = [];
   const close = async (): Promise<void> => {
     await Promise.all(closers.map((c) => c().catch(() => undefined)));
@@ -105,7 +105,7 @@ async function build(options: TokenAuthOptions, closers: (() => Promise<void>)[]
   if (sessionsWanted && (redis || options.dataDirectory)) {
     const store: SessionStore = redis ? new RedisSessionStore(redis) : new LocalSessionStore(join(options.dataDirectory!, '_sessions'));
     closers.push(() => store.close());
-    if (!auth.sessionKeysFile)
+    if (!auth.sessionKeysFile && (openid || redis))
       logger?.warn(
         {},
         'http.auth.sessionKeysFile is not set: session cookies are sealed with random keys, so they end with a restart and only this process can read them',
