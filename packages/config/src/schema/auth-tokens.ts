@@ -73,7 +73,9 @@ const celClaimMapping = section(
 
 export const bearerSchema = section(
   {
-    realm: absoluteUrl('the token endpoint clients are sent to (default with tokenService: <externalUrl>/zot/auth/token)'),
+    realm: absoluteUrl(
+      'the token endpoint clients are sent to (default with tokenService: <externalUrl, else the listen address>/zot/auth/token)',
+    ),
     service: text({ description: 'the audience tokens must be issued for (their aud claim)' }),
     cert: text({
       description:
@@ -199,8 +201,8 @@ export function checkAuthTokens(http: WrittenHttp, ctx: z.RefinementCtx): void {
   const tokenService = auth.tokenService as object | undefined;
   if (bearer && (bearer.cert || tokenService)) {
     if (!bearer.service) issue(['bearer', 'service'], 'is required');
-    if (!bearer.realm && !(tokenService && http.externalUrl))
-      issue(['bearer', 'realm'], tokenService ? 'is required (or set http.externalUrl)' : 'is required');
+    // With the built-in token service the realm is this registry's own /zot/auth/token.
+    if (!bearer.realm && !tokenService) issue(['bearer', 'realm'], 'is required');
   } else if (bearer && !bearer.oidc?.length) {
     issue(['bearer', 'cert'], 'is required (or http.auth.tokenService, or bearer.oidc)');
   }
