@@ -58,6 +58,9 @@ export function goDistinguishedName(subject: string): string {
         } catch {
           // keep it as written
         }
+      } else {
+        // Node writes RFC 2253 escapes itself (`Example\, Inc`): undo them before Go's are applied.
+        value = value.replace(/\\(.)/g, '$1');
       }
       return `${type}=${escapeDnValue(value)}`;
     });

@@ -131,7 +131,8 @@ describe('OpenID Connect login and API keys on two replicas sharing Redis', { sk
     const cookies = await context.cookies(a.url);
     const session = cookies.find((c) => c.name === 'session');
     const user = cookies.find((c) => c.name === 'user');
-    assert.ok(session && session.httpOnly && session.sameSite === 'Lax', 'an HttpOnly, SameSite session cookie');
+    assert.ok(session, 'a session cookie');
+    assert.ok(session.httpOnly && session.sameSite === 'Lax', 'an HttpOnly, SameSite session cookie');
     assert.equal(user?.value, encodeURIComponent('alice@example.test'), "zot's readable user cookie");
     await context.close();
 
