@@ -44,7 +44,7 @@ export const tlsSchema = section(
     key: text({ required: true, description: 'PEM private key file (unencrypted)' }),
     cacert: text({
       description:
-        'PEM CA file: clients present certificates signed by it and the subject CN is the identity. A valid certificate is required at the handshake unless htpasswd or LDAP is also configured (mixed mode)',
+        'PEM CA file: clients present certificates signed by it, which name the caller (the subject CN unless auth.mtls says otherwise). A valid certificate is required at the handshake unless another login (htpasswd, LDAP, tokens, API keys, single sign-on) is also configured (mixed mode)',
     }),
     ciphers: tlsCiphers,
   },
@@ -109,7 +109,10 @@ export const authSchema = section(
     ldap: ldapSchema,
     ...authTokenKeys,
   },
-  { description: 'authentication: HTTP basic against htpasswd and/or LDAP; client certificates through tls.cacert' },
+  {
+    description:
+      'authentication: HTTP basic against htpasswd, LDAP and API keys; bearer tokens; single sign-on; client certificates through tls.cacert',
+  },
 );
 
 const actionList = (description: string) =>
