@@ -99,7 +99,9 @@ const median = (values) => [...values].sort((a, b) => a - b)[Math.floor(values.l
 
 async function rate(url, headers) {
   const r = await measureRate({ url, headers, connections, duration, tool: 'wrk' });
-  if (r.non2xx > 0 || r.errors > 0) throw new Error(`${url}: ${r.non2xx} non-2xx answers, ${r.errors} errors`);
+  if (r.non2xx > 0) throw new Error(`${url}: ${r.non2xx} non-2xx answers`);
+  // Socket errors (wrk's 2 s timeouts under load) are reported, not hidden: the rate counts answered requests only.
+  if (r.errors > 0) console.error(`  (${r.errors} socket errors of ${r.requests} requests: ${url.replace(/^http:\/\/[^/]+/, '')})`);
   return r.rps;
 }
 
