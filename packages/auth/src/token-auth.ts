@@ -105,12 +105,12 @@ async function build(options: TokenAuthOptions, closers: (() => Promise<void>)[]
   if (sessionsWanted && (redis || options.dataDirectory)) {
     const store: SessionStore = redis ? new RedisSessionStore(redis) : new LocalSessionStore(join(options.dataDirectory!, '_sessions'));
     closers.push(() => store.close());
-    if (!auth.sessionKeysFile && (openid || redis))
-      logger?.warn(
-        {},
-        'http.auth.sessionKeysFile is not set: session cookies are sealed with random keys, so they end with a restart and only this process can read them',
-      );
-    const sealer = new CookieSealer(auth.sessionKeysFile ? await readSessionKeysFile(auth.sessionKeysFile) : randomSessionKeys());
+    // Without sessionKeysFile: a random key made once and kept in the session store, so every worker and
+    // replica sharing the store reads the same cookies, and sessions survive a restart.
+    const keys = auth.sessionKeysFile
+      ? await readSessionKeysFile(auth.sessionKeysFile)
+      : { hashKey: Buffer.from(await store.sharedSecret('cookie-hash-key', randomSessionKeys().hashKey.toString('base64url'))) };
+    const sealer = new CookieSealer(keys);
     const manager = new SessionManager({ store, sealer, secure: options.tls || auth.secureSession === true, ...logged });
     sessions = { manager, store, sealer };
     summary.push(redis ? 'sessions (redis)' : 'sessions (local)');

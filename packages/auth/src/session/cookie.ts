@@ -1,8 +1,8 @@
 /**
  * Cookie values protected with the keys of zot's `sessionKeysFile` (`{"hashKey": ..., "encryptKey": ...}`):
  * `hashKey` authenticates every value (HMAC-SHA256), `encryptKey` (16, 24 or 32 bytes: AES-128/192/256)
- * also encrypts it (GCM). Without a file the keys are random per process, so sessions end with
- * a restart and are not shared by replicas, as in zot. Values carry their own expiry.
+ * also encrypts it (GCM). Without a file zot-cli keeps a random hashKey in the session store
+ * (see token-auth.ts), so workers and replicas share it. Values carry their own expiry.
  */
 import { createCipheriv, createDecipheriv, createHmac, hkdfSync, randomBytes, timingSafeEqual } from 'node:crypto';
 import { readFile } from 'node:fs/promises';

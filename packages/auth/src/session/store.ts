@@ -28,6 +28,11 @@ export interface SessionStore {
   delete(id: string): Promise<void>;
   /** Records a one-time value for `ttlSeconds`; false when it was already recorded (a replay). */
   useOnce(value: string, ttlSeconds: number): Promise<boolean>;
+  /**
+   * The value stored under `name`, storing `candidate` first if there is none: every process
+   * using this store gets the same one (random cookie keys when no sessionKeysFile is given).
+   */
+  sharedSecret(name: string, candidate: string): Promise<string>;
   close(): Promise<void>;
 }
 
@@ -93,6 +98,30 @@ export class LocalSessionStore implements SessionStore {
     }
   }
 
+  async sharedSecret(name: string, candidate: string): Promise<string> {
+    await mkdir(this.directory, { recursive: true, mode: 0o700 });
+    const path = join(this.directory, `${name}.secret`);
+    try {
+      const handle = await open(path, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL, 0o600);
+      try {
+        await handle.writeFile(candidate);
+        await handle.sync();
+      } finally {
+        await handle.close();
+      }
+      return candidate;
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+    }
+    // Another process made it; it may still be writing.
+    for (let i = 0; i < 50; i++) {
+      const text = await readFile(path, 'utf8');
+      if (text.length >= candidate.length) return text;
+      await new Promise((resolve) => setTimeout(resolve, 20));
+    }
+    throw new Error(`${path} is incomplete: remove it to have a new one made`);
+  }
+
   async close(): Promise<void> {}
 
   /** Removes expired sessions and one-time records, at most once a minute. */
@@ -149,6 +178,14 @@ export class RedisSessionStore implements SessionStore {
 
   async useOnce(value: string, ttlSeconds: number): Promise<boolean> {
     return (await this.redis.set(`${this.prefix}:once:${digest(value)}`, '1', 'EX', Math.max(1, ttlSeconds), 'NX')) === 'OK';
+  }
+
+  async sharedSecret(name: string, candidate: string): Promise<string> {
+    const key = `${this.prefix}:secret:${name}`;
+    await this.redis.set(key, candidate, 'NX');
+    const value = await this.redis.get(key);
+    if (value === null) throw new Error(`Redis lost ${key}`);
+    return value;
   }
 
   async close(): Promise<void> {

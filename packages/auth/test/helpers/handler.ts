@@ -73,9 +73,16 @@ export async function startHandler(options: {
 const sha256 = (data: string | Buffer): string => `sha256:${createHash('sha256').update(data).digest('hex')}`;
 
 /** Pushes a one-layer image with monolithic uploads; the statuses of each step. */
-export async function pushWith(h: TestHandler, repository: string, tag: string, headers: Record<string, string>): Promise<number[]> {
+/** Pushes a small image under `tag`; another `variant` makes another manifest for the same tag. */
+export async function pushWith(
+  h: TestHandler,
+  repository: string,
+  tag: string,
+  headers: Record<string, string>,
+  variant = '',
+): Promise<number[]> {
   const config = Buffer.from(JSON.stringify({ architecture: 'amd64', os: 'linux', rootfs: { type: 'layers', diff_ids: [] } }));
-  const layer = Buffer.from(`layer ${repository}:${tag}`);
+  const layer = Buffer.from(`layer ${repository}:${tag}${variant}`);
   const statuses: number[] = [];
   for (const blob of [config, layer]) {
     statuses.push((await h.send('POST', `/v2/${repository}/blobs/uploads/?digest=${sha256(blob)}`, { headers, body: blob })).status);

@@ -179,7 +179,8 @@ export const authTokenKeys = {
   openid: openIdSchema,
   apikey: flag({ default: false, description: 'API keys: POST/GET/DELETE /zot/auth/apikey; a key works as the password of basic auth' }),
   sessionKeysFile: text({
-    description: 'JSON file {"hashKey": ..., "encryptKey": ...} protecting session cookies (default: random keys per start)',
+    description:
+      'JSON file {"hashKey": ..., "encryptKey": ...} protecting session cookies (default: a random hashKey kept in the session store, shared by the workers and replicas using it)',
   }),
   sessionDriver: sessionDriverSchema,
   secureSession: flag({ description: 'mark the session cookie Secure even without http.tls (behind a TLS proxy)' }),
