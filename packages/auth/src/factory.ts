@@ -16,7 +16,7 @@ import { CertificateIdentity, MtlsAuthenticator } from './mtls.js';
 import { PasswordAuthenticator } from './password-authenticator.js';
 import { AccessControlAuthorizer, AuthenticatedOnlyAuthorizer } from './policy/access-control.js';
 import { TlsMaterial } from './tls.js';
-import { createTokenAuth, type TokenAuth } from './token-auth.js';
+import type { TokenAuth } from './token-auth.js';
 import type { PasswordVerifier } from './verifier.js';
 
 export interface SecurityOptions {
@@ -112,6 +112,8 @@ async function buildSecurity(config: SecurityConfig, http: HttpConfig | undefine
     const routes: RouteDefinition[] = [];
     if (http?.auth && (auth?.tokens || (password && options.dataDirectory))) {
       // Tokens, API keys, single sign-on and browser sessions around the password check.
+      // Loaded on use: its libraries (JOSE, OpenID client, Redis, CEL) cost startup time a password-only registry need not pay.
+      const { createTokenAuth } = await import('./token-auth.js');
       tokenAuth = await createTokenAuth({
         auth: http.auth,
         realm: config.realm,

@@ -3,7 +3,7 @@
  * `http.auth` and `http.accessControl` (zot's keys, validated by @zotjs/config, implemented by
  * @zotjs/auth): the wiring into the server (HTTPS, SIGHUP reload).
  */
-import { createSecurity, type SecureContextTarget, type Security } from '@zotjs/auth';
+import { createSecurity, type SecureContextTarget, type Security } from '@zotjs/auth/security';
 import type { HttpConfig } from '@zotjs/config';
 import type { Logger } from 'pino';
 import type { Settings } from './config/settings.js';

@@ -4,7 +4,8 @@
  * every replica: the local store is a file under the storage root (shared by the workers of one
  * machine), the Redis store is shared by replicas anywhere.
  */
-import { Redis } from 'ioredis';
+import { createRequire } from 'node:module';
+import type { Redis as RedisClient } from 'ioredis';
 import { JsonFile } from '../stores/json-file.js';
 
 export interface ApiKeyRecord {
@@ -91,11 +92,11 @@ export interface RedisStoreOptions {
 
 /** Keys in Redis: `<prefix>:apikey:hash:<sha256>` → record, `<prefix>:apikey:id:<uuid>` → hash, `<prefix>:apikey:user:<name>` → set of ids. */
 export class RedisApiKeyStore implements ApiKeyStore {
-  private readonly redis: Redis;
+  private readonly redis: RedisClient;
   private readonly prefix: string;
 
   constructor(options: RedisStoreOptions) {
-    this.redis = new Redis(options.url, { maxRetriesPerRequest: 2, enableOfflineQueue: true, lazyConnect: false });
+    this.redis = new (loadRedis())(options.url, { maxRetriesPerRequest: 2, enableOfflineQueue: true, lazyConnect: false });
     // Errors surface on the commands that fail; an unhandled 'error' event would crash the process.
     this.redis.on('error', () => {});
     this.prefix = `${options.keyPrefix ?? 'zot'}:apikey`;
@@ -155,4 +156,9 @@ export class RedisApiKeyStore implements ApiKeyStore {
   private userKey(username: string): string {
     return `${this.prefix}:user:${username}`;
   }
+}
+
+/** ioredis, loaded when a Redis store is made (it is heavy, and most registries use none). */
+function loadRedis(): typeof RedisClient {
+  return (createRequire(import.meta.url)('ioredis') as { Redis: typeof RedisClient }).Redis;
 }

@@ -9,7 +9,8 @@ import { constants } from 'node:fs';
 import { mkdir, open, readdir, readFile, rename, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
-import { Redis } from 'ioredis';
+import { createRequire } from 'node:module';
+import type { Redis as RedisClient } from 'ioredis';
 import type { RedisStoreOptions } from '../apikey/store.js';
 
 export interface SessionData {
@@ -148,14 +149,14 @@ export class LocalSessionStore implements SessionStore {
 
 /** zot's `sessionDriver: {name: redis, url, keyprefix}`. */
 export class RedisSessionStore implements SessionStore {
-  private readonly redis: Redis;
+  private readonly redis: RedisClient;
   private readonly prefix: string;
 
   constructor(
     options: RedisStoreOptions,
     private readonly now: () => number = Date.now,
   ) {
-    this.redis = new Redis(options.url, { maxRetriesPerRequest: 2 });
+    this.redis = new (loadRedis())(options.url, { maxRetriesPerRequest: 2 });
     this.redis.on('error', () => {});
     this.prefix = options.keyPrefix ?? 'zotsession';
   }
@@ -191,4 +192,9 @@ export class RedisSessionStore implements SessionStore {
   async close(): Promise<void> {
     await this.redis.quit().catch(() => this.redis.disconnect());
   }
+}
+
+/** ioredis, loaded when a Redis store is made (it is heavy, and most registries use none). */
+function loadRedis(): typeof RedisClient {
+  return (createRequire(import.meta.url)('ioredis') as { Redis: typeof RedisClient }).Redis;
 }

@@ -110,6 +110,12 @@ describe('built-in token service through zot-cli serve (docker, podman, skopeo)'
     );
   });
 
+  it('the OpenAPI document lists the token and API-key endpoints', async () => {
+    const doc = (await (await fetch(`${server.url}/openapi.json`)).json()) as { paths: Record<string, Record<string, unknown>> };
+    assert.ok(doc.paths['/zot/auth/token']?.get && doc.paths['/zot/auth/token']?.post);
+    assert.ok(doc.paths['/zot/auth/apikey']?.post && doc.paths['/zot/auth/apikey']?.delete);
+  });
+
   it('skopeo pushes and pulls with htpasswd credentials; a read-only user is denied the push', async () => {
     await clients.skopeo(
       'copy',
