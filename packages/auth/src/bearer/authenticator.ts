@@ -8,7 +8,7 @@
 import type { AuthRequest, AuthResult, Authenticator, ChallengeContext, Logger } from '@zotjs/core';
 import { CATALOG_SCOPE, formatScope, requiredScope, TokenAccess } from './scope.js';
 import type { OidcWorkloadVerifier } from './oidc-workload.js';
-import { InvalidTokenError, type AccessTokenVerifier } from './verifier.js';
+import { InvalidTokenError, type AccessTokenVerifier, type VerifiedAccessToken } from './verifier.js';
 
 export interface BearerAuthenticatorOptions {
   /** The token endpoint clients are sent to (zot's `bearer.realm`). */
@@ -34,6 +34,7 @@ const BEARER = /^bearer\s+(\S+)\s*$/i;
 export class BearerAuthenticator implements Authenticator {
   readonly challengesInsufficientScope = true;
   private readonly prefix: string;
+  private readonly results = new WeakMap<VerifiedAccessToken, AuthResult>();
 
   constructor(private readonly options: BearerAuthenticatorOptions) {
     if (!options.tokens && (options.workload ?? []).length === 0)
@@ -64,13 +65,12 @@ export class BearerAuthenticator implements Authenticator {
     if (this.options.tokens) {
       try {
         const verified = await this.options.tokens.verify(token);
-        const own = this.options.policyIssuer !== undefined && verified.claims.iss === this.options.policyIssuer;
-        const access = new TokenAccess(verified.access, own ? 'narrows-policy' : 'replaces-policy');
-        // A token issued to an anonymous caller carries what anonymous callers were granted.
-        if (verified.subject === '') return { kind: 'anonymous', access };
-        const claimed = verified.claims['groups'];
-        const groups = own && Array.isArray(claimed) ? claimed.filter((g): g is string => typeof g === 'string') : [];
-        return { kind: 'authenticated', identity: { username: verified.subject, groups, method: 'bearer', access } };
+        // Verified tokens are cached by the verifier; so is what they mean, so a pull of many layers builds it once.
+        const known = this.results.get(verified);
+        if (known) return known;
+        const result = this.resultOf(verified);
+        this.results.set(verified, result);
+        return result;
       } catch (err) {
         if (!(err instanceof InvalidTokenError)) throw err;
         reasons.push(err.message);
@@ -87,6 +87,16 @@ export class BearerAuthenticator implements Authenticator {
     }
     this.options.logger?.info({ remoteAddress: request.remoteAddress, reasons }, 'bearer token refused');
     return { kind: 'rejected', reason: reasons.join('; ') || 'invalid token' };
+  }
+
+  private resultOf(verified: VerifiedAccessToken): AuthResult {
+    const own = this.options.policyIssuer !== undefined && verified.claims.iss === this.options.policyIssuer;
+    const access = new TokenAccess(verified.access, own ? 'narrows-policy' : 'replaces-policy');
+    // A token issued to an anonymous caller carries what anonymous callers were granted.
+    if (verified.subject === '') return { kind: 'anonymous', access };
+    const claimed = verified.claims['groups'];
+    const groups = own && Array.isArray(claimed) ? claimed.filter((g): g is string => typeof g === 'string') : [];
+    return { kind: 'authenticated', identity: { username: verified.subject, groups, method: 'bearer', access } };
   }
 }
 
