@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Installs the Debian packages the test suite drives for real (container clients, OpenLDAP, htpasswd, Chromium
-# for the Swagger UI test, ...).
+# for the Swagger UI and OpenID Connect login tests, redis-server for shared sessions and API keys, ...).
 # Idempotent: checks for each package's main binary first, so it costs a few milliseconds when all are present.
 # Not root: prints what is missing and exits 0, so a developer can still build and run the unit tests.
 set -euo pipefail
@@ -18,6 +18,11 @@ checks=(
   curl:curl
   jq:jq
   chromium:chromium
+  # Shared session and API-key stores (several replicas); tests start their own redis-server by hand.
+  redis-server:redis-server
+  # Stock dockerd and containerd, started by hand by the token-service tests (docker login, push, pull).
+  docker.io:dockerd
+  containerd:containerd
   # What the benchmark's smoke run (bench/test/smoke.test.mjs) compares against and loads with.
   docker-registry:docker-registry
   nginx:nginx
@@ -66,7 +71,7 @@ if command -v debconf-set-selections >/dev/null 2>&1; then
   echo "slapd slapd/no_configuration boolean true" | debconf-set-selections
 fi
 # Packages are installed for their programs, never as services: docker-registry's would take port 5000 (the
-# registry's own default) and nginx's port 80. A policy-rc.d that refuses every start does that, on machines
+# registry's own default), nginx's port 80 and redis-server's 6379. A policy-rc.d that refuses every start does that, on machines
 # with or without systemd; one put here for the install is removed afterwards.
 policy=/usr/sbin/policy-rc.d
 own_policy=false

@@ -5,6 +5,7 @@
  * resolved here with zot's defaults into the shapes the building blocks take.
  */
 import type { Action } from '@zotjs/core';
+import type { CertificateIdentityOptions } from './mtls.js';
 import { LDAP_DEFAULTS, parseSeconds, validateSection, type ConfigIssue, type HttpConfig } from '@zotjs/config';
 
 export interface TlsConfig {
@@ -12,6 +13,8 @@ export interface TlsConfig {
   key: string;
   /** CA that signs client certificates: when set, clients may (or must) present one. */
   cacert?: string;
+  /** OpenSSL cipher suite names (`http.tls.ciphers`); default {@link DEFAULT_CIPHERS}. */
+  ciphers?: string[];
 }
 
 export interface LdapConfig {
@@ -45,8 +48,10 @@ export interface AuthConfig {
   ldap?: LdapConfig;
   /** Seconds a failed login waits before its 401. */
   failDelay: number;
-  /** zot's `auth.mtls.identityAttributes`; only `CommonName` is supported. */
-  mtls?: { identityAttributes: string[] };
+  /** Token and single sign-on logins are on (`bearer`, `tokenService`, `openid`); API keys (`apikey`, or with openid). */
+  tokens?: { bearer: boolean; openid: boolean; apikey: boolean };
+  /** zot's `auth.mtls`: which certificate field names the caller. */
+  mtls?: CertificateIdentityOptions;
 }
 
 export interface PolicyConfig {
@@ -112,7 +117,13 @@ export function parseSecurityConfig(http: unknown, defaultRealm = DEFAULT_REALM)
 export function resolveSecurityConfig(http: HttpConfig | undefined, defaultRealm = DEFAULT_REALM): SecurityConfig {
   const config: SecurityConfig = { realm: http?.realm || defaultRealm };
   const tls = http?.tls;
-  if (tls) config.tls = { cert: tls.cert, key: tls.key, ...(tls.cacert ? { cacert: tls.cacert } : {}) };
+  if (tls)
+    config.tls = {
+      cert: tls.cert,
+      key: tls.key,
+      ...(tls.cacert ? { cacert: tls.cacert } : {}),
+      ...(tls.ciphers?.length ? { ciphers: tls.ciphers } : {}),
+    };
   if (http?.auth) config.auth = resolveAuth(http.auth);
   if (http?.accessControl) config.accessControl = resolveAccessControl(http.accessControl);
   return config;
@@ -125,9 +136,18 @@ function resolveAuth(auth: Written<'auth'>): AuthConfig {
   // zot treats an empty path as "htpasswd off".
   if (auth.htpasswd?.path) result.htpasswd = { path: auth.htpasswd.path };
   if (auth.ldap) result.ldap = resolveLdap(auth.ldap);
+  const openid = Object.keys(auth.openid?.providers ?? {}).length > 0;
+  const bearer = auth.bearer !== undefined || auth.tokenService !== undefined;
+  if (bearer || openid || auth.apikey === true) result.tokens = { bearer, openid, apikey: auth.apikey === true || openid };
   if (auth.mtls) {
-    const attributes = auth.mtls.identityAttributes ?? [];
-    result.mtls = { identityAttributes: attributes.length > 0 ? attributes : ['CommonName'] };
+    const { identityAttributes = [], uriSanPattern, uriSanIndex, dnsSanIndex, emailSanIndex } = auth.mtls;
+    result.mtls = {
+      identityAttributes: identityAttributes.length > 0 ? identityAttributes : ['CommonName'],
+      ...(uriSanPattern ? { uriSanPattern } : {}),
+      ...(uriSanIndex !== undefined ? { uriSanIndex } : {}),
+      ...(dnsSanIndex !== undefined ? { dnsSanIndex } : {}),
+      ...(emailSanIndex !== undefined ? { emailSanIndex } : {}),
+    };
   }
   return result;
 }
@@ -174,9 +194,9 @@ function resolveAccessControl(accessControl: Written<'accessControl'>): AccessCo
 
 /** What the security setup means for the rest of the server (which endpoints need a login, and whose). */
 export interface SecuritySummary {
-  /** Callers must authenticate: a password backend (htpasswd, LDAP) or client certificates are on. */
+  /** Callers must authenticate: a password backend (htpasswd, LDAP), API keys, tokens, single sign-on or client certificates are on. */
   authentication: boolean;
-  /** HTTP basic logins are checked (htpasswd or LDAP). */
+  /** HTTP basic logins are checked (htpasswd, LDAP or API keys). */
   passwordLogin: boolean;
   /** Client certificates signed by `tls.cacert` identify callers. */
   clientCertificates: boolean;
@@ -185,11 +205,12 @@ export interface SecuritySummary {
 }
 
 export function summarizeSecurity(config: SecurityConfig): SecuritySummary {
-  const passwordLogin = config.auth?.htpasswd !== undefined || config.auth?.ldap !== undefined;
+  const tokens = config.auth?.tokens;
+  const passwordLogin = config.auth?.htpasswd !== undefined || config.auth?.ldap !== undefined || tokens?.apikey === true;
   const clientCertificates = config.tls?.cacert !== undefined;
   const metricsUsers = config.accessControl?.metrics?.users;
   return {
-    authentication: passwordLogin || clientCertificates,
+    authentication: passwordLogin || clientCertificates || tokens?.bearer === true || tokens?.openid === true,
     passwordLogin,
     clientCertificates,
     ...(metricsUsers ? { metricsUsers } : {}),

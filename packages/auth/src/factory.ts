@@ -4,18 +4,19 @@
  * and the TLS material for the HTTPS server.
  */
 import { readFile } from 'node:fs/promises';
-import type { HttpConfig } from '@zotjs/config';
-import type { Authenticator, Authorizer, Logger } from '@zotjs/core';
+import { validateSection, type HttpConfig } from '@zotjs/config';
+import type { Authenticator, Authorizer, Logger, RouteDefinition } from '@zotjs/core';
 import { CertificateOrPasswordAuthenticator } from './composite.js';
-import { parseSecurityConfig, resolveSecurityConfig, type LdapConfig, type SecurityConfig } from './config.js';
+import { resolveSecurityConfig, SecurityConfigError, type LdapConfig, type SecurityConfig } from './config.js';
 import { CredentialCache } from './credential-cache.js';
 import { FailureLimiter, type FailureLimiterOptions } from './failure-limiter.js';
 import { HtpasswdFile } from './htpasswd/file.js';
 import { LdapVerifier, type LdapTransport } from './ldap/verifier.js';
-import { MtlsAuthenticator } from './mtls.js';
+import { CertificateIdentity, MtlsAuthenticator } from './mtls.js';
 import { PasswordAuthenticator } from './password-authenticator.js';
 import { AccessControlAuthorizer, AuthenticatedOnlyAuthorizer } from './policy/access-control.js';
 import { TlsMaterial } from './tls.js';
+import type { TokenAuth } from './token-auth.js';
 import type { PasswordVerifier } from './verifier.js';
 
 export interface SecurityOptions {
@@ -30,6 +31,10 @@ export interface SecurityOptions {
   htpasswdCacheTtlMs?: number;
   /** How long a verified LDAP login is cached (default 60 s). */
   ldapCacheTtlMs?: number;
+  /** The storage root: local API keys (`_apikeys/`) and sessions (`_sessions/`) live there; without it they need Redis. */
+  dataDirectory?: string;
+  /** The listener's URL (single sign-on callbacks and the token realm where `http.externalUrl` is not set). */
+  listenUrl?: string;
 }
 
 export interface Security {
@@ -38,6 +43,8 @@ export interface Security {
   readonly authorizer?: Authorizer;
   /** Present when `http.tls` is configured: serve HTTPS with `tls.serverOptions()`, reload on SIGHUP. */
   readonly tls?: TlsMaterial;
+  /** Endpoints of the token service, API keys and single sign-on (`/zot/auth/...`), for the server's route table. */
+  readonly routes: readonly RouteDefinition[];
   /** Closes LDAP connections and forgets cached logins. */
   close(): Promise<void>;
 }
@@ -47,20 +54,23 @@ export interface Security {
  * @zotjs/config first (throws {@link SecurityConfigError} with every problem and its key path).
  */
 export async function createSecurityFromConfig(http: unknown, options: SecurityOptions = {}): Promise<Security> {
-  return buildSecurity(parseSecurityConfig(http, options.realm), options);
+  const result = validateSection('http', http);
+  if (!result.ok) throw new SecurityConfigError(result.issues);
+  return createSecurity(result.value, options);
 }
 
 /** Builds the security of an `http` section that @zotjs/config has validated (zot-cli's path). */
 export function createSecurity(http: HttpConfig | undefined, options: SecurityOptions = {}): Promise<Security> {
-  return buildSecurity(resolveSecurityConfig(http, options.realm), options);
+  return buildSecurity(resolveSecurityConfig(http, options.realm), http, options);
 }
 
-async function buildSecurity(config: SecurityConfig, options: SecurityOptions): Promise<Security> {
+async function buildSecurity(config: SecurityConfig, http: HttpConfig | undefined, options: SecurityOptions): Promise<Security> {
   const { logger } = options;
   const auth = config.auth;
   const verifiers: PasswordVerifier[] = [];
+  let tokenAuth: TokenAuth | undefined;
   const close = async (): Promise<void> => {
-    await Promise.all(verifiers.map((v) => v.close?.()));
+    await Promise.all([...verifiers.map((v) => v.close?.()), tokenAuth?.close()]);
   };
 
   try {
@@ -74,57 +84,85 @@ async function buildSecurity(config: SecurityConfig, options: SecurityOptions): 
       );
     }
     if (auth?.ldap) verifiers.push(await createLdapVerifier(auth.ldap, options));
+
+    const passwordLogin = verifiers.length > 0;
+    // Client certificates are required at the handshake only when nothing else can log a caller in (zot's mixed mode otherwise).
+    const otherLogins = passwordLogin || auth?.tokens !== undefined;
+    const tls = config.tls
+      ? new TlsMaterial(config.tls, {
+          requireClientCertificate: !otherLogins,
+          ...(config.tls.ciphers ? { ciphers: config.tls.ciphers.join(':') } : {}),
+          ...(logger ? { logger } : {}),
+        })
+      : undefined;
+    const certificates = new CertificateIdentity(auth?.mtls ?? {});
+    const wrapCertificates = (front: Authenticator): Authenticator =>
+      tls?.requestCert ? new CertificateOrPasswordAuthenticator(front, certificates) : front;
+
+    let authorizer: Authorizer | undefined;
+    if (config.accessControl) authorizer = new AccessControlAuthorizer(config.accessControl);
+    else if (otherLogins || tls?.requestCert) authorizer = new AuthenticatedOnlyAuthorizer();
+
+    const limiter = new FailureLimiter({ ...options.limiter, failDelaySeconds: auth?.failDelay ?? 0 });
+    const password = passwordLogin
+      ? new PasswordAuthenticator({ verifiers, realm: config.realm, limiter, cache: new CredentialCache(), ...(logger ? { logger } : {}) })
+      : undefined;
+
+    let authenticator: Authenticator | undefined;
+    const routes: RouteDefinition[] = [];
+    if (http?.auth && (auth?.tokens || (password && options.dataDirectory))) {
+      // Tokens, API keys, single sign-on and browser sessions around the password check.
+      // Loaded on use: its libraries (JOSE, OpenID client, Redis, CEL) cost startup time a password-only registry need not pay.
+      const { createTokenAuth } = await import('./token-auth.js');
+      tokenAuth = await createTokenAuth({
+        auth: http.auth,
+        realm: config.realm,
+        ...(http.externalUrl ? { externalUrl: http.externalUrl } : {}),
+        listenUrl: options.listenUrl ?? `${tls ? 'https' : 'http'}://${http.address ?? '127.0.0.1'}:${http.port ?? 5000}`,
+        tls: tls !== undefined,
+        ...(options.dataDirectory ? { dataDirectory: options.dataDirectory } : {}),
+        ...(password ? { basic: password } : {}),
+        wrapCertificates,
+        ...(authorizer ? { authorizer } : {}),
+        limiter,
+        ...(logger ? { logger } : {}),
+      });
+      authenticator = tokenAuth.authenticator;
+      routes.push(...tokenAuth.routes);
+    } else if (password) {
+      authenticator = wrapCertificates(password);
+    } else if (tls?.requestCert) {
+      authenticator = new MtlsAuthenticator({ realm: config.realm, identity: certificates });
+    }
+    if (password && !tls) logger?.warn({}, 'password authentication is on without http.tls: credentials travel in clear text');
+
+    logger?.info(
+      {
+        tls: tls
+          ? tls.rejectUnauthorized
+            ? 'mutual (client certificate required)'
+            : tls.requestCert
+              ? 'mutual or password'
+              : 'server only'
+          : 'off',
+        authentication: [...verifiers.map((v) => v.name), ...(tls?.requestCert ? ['mtls'] : []), ...(tokenAuth?.summary ?? [])],
+        accessControl: config.accessControl !== undefined,
+      },
+      'security configured',
+    );
+
+    return {
+      config,
+      ...(authenticator ? { authenticator } : {}),
+      ...(authorizer ? { authorizer } : {}),
+      ...(tls ? { tls } : {}),
+      routes,
+      close,
+    };
   } catch (err) {
     await close();
     throw err;
   }
-
-  const passwordLogin = verifiers.length > 0;
-  const tls = config.tls
-    ? new TlsMaterial(config.tls, { requireClientCertificate: !passwordLogin, ...(logger ? { logger } : {}) })
-    : undefined;
-
-  let authenticator: Authenticator | undefined;
-  if (passwordLogin) {
-    const password = new PasswordAuthenticator({
-      verifiers,
-      realm: config.realm,
-      limiter: new FailureLimiter({ ...options.limiter, failDelaySeconds: auth?.failDelay ?? 0 }),
-      cache: new CredentialCache(),
-      ...(logger ? { logger } : {}),
-    });
-    authenticator = tls?.requestCert ? new CertificateOrPasswordAuthenticator(password) : password;
-    if (!tls) logger?.warn({}, 'password authentication is on without http.tls: credentials travel in clear text');
-  } else if (tls?.requestCert) {
-    authenticator = new MtlsAuthenticator({ realm: config.realm });
-  }
-
-  let authorizer: Authorizer | undefined;
-  if (config.accessControl) authorizer = new AccessControlAuthorizer(config.accessControl);
-  else if (authenticator) authorizer = new AuthenticatedOnlyAuthorizer();
-
-  logger?.info(
-    {
-      tls: tls
-        ? tls.rejectUnauthorized
-          ? 'mutual (client certificate required)'
-          : tls.requestCert
-            ? 'mutual or password'
-            : 'server only'
-        : 'off',
-      authentication: [...verifiers.map((v) => v.name), ...(tls?.requestCert ? ['mtls'] : [])],
-      accessControl: config.accessControl !== undefined,
-    },
-    'security configured',
-  );
-
-  return {
-    config,
-    ...(authenticator ? { authenticator } : {}),
-    ...(authorizer ? { authorizer } : {}),
-    ...(tls ? { tls } : {}),
-    close,
-  };
 }
 
 async function createLdapVerifier(ldap: LdapConfig, options: SecurityOptions): Promise<LdapVerifier> {

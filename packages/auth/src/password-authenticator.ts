@@ -1,6 +1,7 @@
 /**
  * HTTP Basic authentication over one or more password backends (htpasswd, LDAP), tried in order
- * as zot does (htpasswd first). Verified logins are cached; failures are slowed per address.
+ * as zot does (htpasswd first). Verified logins are cached; failures lock the user name from that
+ * address for a while (answered 429 with Retry-After), never anybody else.
  */
 import { RegistryError, type AuthRequest, type AuthResult, type Authenticator, type Logger } from '@zotjs/core';
 import { parseBasicAuthorization } from './basic-auth.js';
@@ -43,7 +44,7 @@ export class PasswordAuthenticator implements Authenticator {
     const address = normalizeAddress(request.remoteAddress);
     if (parsed.kind === 'malformed') {
       this.logger?.info({ remoteAddress: address, reason: parsed.reason }, 'authentication failed');
-      await this.limiter.onFailure(address);
+      await this.limiter.onFailure(address, '');
       return { kind: 'rejected', reason: parsed.reason };
     }
     const { username, password } = parsed.credentials;
@@ -52,7 +53,7 @@ export class PasswordAuthenticator implements Authenticator {
     const key = this.cache.keyOf(username, password);
     const cached = this.cache.get(key, (backend) => versions.get(backend));
     if (cached) {
-      this.limiter.onSuccess(address);
+      this.limiter.onSuccess(address, username);
       return { kind: 'authenticated', identity: cached.identity };
     }
 
@@ -72,16 +73,22 @@ export class PasswordAuthenticator implements Authenticator {
     address: string | undefined,
     versions: Map<string, number>,
   ): Promise<AuthResult> {
-    const permit = await this.limiter.beforeAttempt(address);
+    const permit = this.limiter.check(address, username);
     if (!permit.allowed) {
-      this.logger?.warn({ remoteAddress: address, username }, 'authentication refused: too many failed attempts from this address');
-      return { kind: 'rejected', reason: 'too many failed attempts' };
+      const retryAfter = Math.max(1, Math.ceil(permit.retryAfterMs / 1000));
+      this.logger?.warn(
+        { remoteAddress: address, username, retryAfter },
+        'authentication refused: too many failed attempts for this user from this address',
+      );
+      throw new RegistryError('TOOMANYREQUESTS', 'too many failed logins for this user from this address: retry later', {
+        headers: { 'Retry-After': String(retryAfter) },
+      });
     }
 
     if (password === '') {
       // An empty password is never a login (for LDAP it would be an anonymous bind).
       this.logger?.info({ remoteAddress: address, username }, 'authentication failed: empty password');
-      await this.limiter.onFailure(address);
+      await this.limiter.onFailure(address, username);
       return { kind: 'rejected', reason: 'empty password' };
     }
 
@@ -100,7 +107,7 @@ export class PasswordAuthenticator implements Authenticator {
       if (outcome.ok) {
         const identity = { username, groups: [...outcome.groups], method: 'basic' };
         this.cache.set(key, identity, verifier.name, versions.get(verifier.name) ?? 0, verifier.cacheTtlMs);
-        this.limiter.onSuccess(address);
+        this.limiter.onSuccess(address, username);
         this.logger?.debug({ username, backend: verifier.name }, 'authenticated');
         return { kind: 'authenticated', identity };
       }
@@ -109,7 +116,7 @@ export class PasswordAuthenticator implements Authenticator {
       throw new RegistryError('UNAVAILABLE', 'the authentication backend is unavailable, try again later', { status: 503 });
     }
     this.logger?.info({ remoteAddress: address, username }, 'authentication failed: unknown user or wrong password');
-    await this.limiter.onFailure(address);
+    await this.limiter.onFailure(address, username);
     return { kind: 'rejected', reason: 'invalid credentials' };
   }
 

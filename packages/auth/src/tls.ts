@@ -8,7 +8,32 @@ import { createSecureContext, type SecureContextOptions, type TlsOptions } from 
 import type { Logger } from '@zotjs/core';
 import type { TlsConfig } from './config.js';
 
+/**
+ * The default cipher suites: TLS 1.3's three AEAD suites, then TLS 1.2 with ECDHE key exchange
+ * and AEAD ciphers only (AES-GCM, ChaCha20-Poly1305). No static-RSA key exchange (no forward
+ * secrecy), no CBC, no SHA-1 MACs. Clients from the last decade (docker, podman, containerd,
+ * skopeo, curl) all speak at least one of them.
+ */
+export const DEFAULT_CIPHERS = [
+  'TLS_AES_256_GCM_SHA384',
+  'TLS_CHACHA20_POLY1305_SHA256',
+  'TLS_AES_128_GCM_SHA256',
+  'ECDHE-ECDSA-AES256-GCM-SHA384',
+  'ECDHE-RSA-AES256-GCM-SHA384',
+  'ECDHE-ECDSA-CHACHA20-POLY1305',
+  'ECDHE-RSA-CHACHA20-POLY1305',
+  'ECDHE-ECDSA-AES128-GCM-SHA256',
+  'ECDHE-RSA-AES128-GCM-SHA256',
+].join(':');
+
+/** Protocol settings shared by the server options and every reloaded context: TLS 1.2 and 1.3 only. */
+function protocolOptions(ciphers: string): SecureContextOptions {
+  return { minVersion: 'TLSv1.2', maxVersion: 'TLSv1.3', ciphers, honorCipherOrder: true };
+}
+
 export interface TlsMaterialOptions {
+  /** OpenSSL cipher list (TLS 1.2 and 1.3 names, colon separated); default {@link DEFAULT_CIPHERS}. */
+  ciphers?: string;
   /**
    * Whether clients must present a certificate signed by `cacert` (refused at the handshake
    * otherwise). False in mixed mode, where Basic credentials are an alternative.
@@ -24,13 +49,15 @@ export interface SecureContextTarget {
 
 export class TlsMaterial {
   private current: SecureContextOptions;
+  private readonly protocol: SecureContextOptions;
 
   constructor(
     readonly config: TlsConfig,
     private readonly options: TlsMaterialOptions,
   ) {
-    // Synchronous at startup: a missing or mismatched key must stop the server before it listens.
-    this.current = TlsMaterial.validate({
+    this.protocol = protocolOptions(options.ciphers ?? DEFAULT_CIPHERS);
+    // Synchronous at startup: a missing or mismatched key (or a cipher list OpenSSL rejects) must stop the server before it listens.
+    this.current = this.validate({
       cert: readFileSync(config.cert),
       key: readFileSync(config.key),
       ...(config.cacert ? { ca: readFileSync(config.cacert) } : {}),
@@ -51,7 +78,7 @@ export class TlsMaterial {
   serverOptions(): TlsOptions {
     return {
       ...this.current,
-      minVersion: 'TLSv1.2',
+      ...this.protocol,
       requestCert: this.requestCert,
       rejectUnauthorized: this.rejectUnauthorized,
     };
@@ -69,8 +96,8 @@ export class TlsMaterial {
         readFile(this.config.key),
         this.config.cacert ? readFile(this.config.cacert) : Promise.resolve(undefined),
       ]);
-      const next = TlsMaterial.validate({ cert, key, ...(ca ? { ca } : {}) });
-      target?.setSecureContext({ ...next, minVersion: 'TLSv1.2' });
+      const next = this.validate({ cert, key, ...(ca ? { ca } : {}) });
+      target?.setSecureContext({ ...next, ...this.protocol });
       this.current = next;
       this.options.logger?.info({ cert: this.config.cert }, 'TLS certificates reloaded');
       return { ok: true };
@@ -84,9 +111,9 @@ export class TlsMaterial {
     }
   }
 
-  /** Throws when the key does not match the certificate or a PEM is unreadable. */
-  private static validate(options: SecureContextOptions): SecureContextOptions {
-    createSecureContext({ ...options, minVersion: 'TLSv1.2' });
+  /** Throws when the key does not match the certificate, a PEM is unreadable or the cipher list is invalid. */
+  private validate(options: SecureContextOptions): SecureContextOptions {
+    createSecureContext({ ...options, ...this.protocol });
     return options;
   }
 }

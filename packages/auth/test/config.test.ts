@@ -79,7 +79,7 @@ test('every problem is reported at once, with its key path', () => {
     auth: {
       failDelay: -1,
       ldap: { port: 70000, userAttribute: 'uid)(x', queryTimeout: 'soon', userFilter: 'objectClass=person' },
-      mtls: { identityAttributes: ['DNSName'] },
+      mtls: { identityAttributes: ['SerialNumber'] },
     },
     accessControl: {
       repositories: { 'team/[abc': { defaultPolicy: ['read', 'push'] }, x: 'nope' },
@@ -96,7 +96,7 @@ test('every problem is reported at once, with its key path', () => {
     'http.auth.ldap.userAttribute',
     'http.auth.ldap.queryTimeout',
     'http.auth.ldap.userFilter',
-    'DNSName',
+    'SerialNumber',
     'team/[abc',
     'unknown action "push"',
     'http.accessControl.repositories["x"]: must be an object',
@@ -129,15 +129,21 @@ test('durations: numbers, numeric strings and Go durations', () => {
 test('unknown keys are reported (zot features zot-ts does not have are refused, not ignored)', () => {
   const problems = validateSecurityConfig({
     tls: { cert: 'c', key: 'k', certfile: 'x' },
-    auth: { htpasswd: { path: 'p' }, bearer: { realm: 'r' }, apikey: true, ldap: { address: 'a', baseDN: 'b', bindPasswd: 'x' } },
+    auth: {
+      htpasswd: { path: 'p' },
+      // bearer and apikey are implemented; these zot keys are not.
+      bearer: { realm: 'https://auth.example/token', service: 's', cert: 'c', upstreamTokenEndpoint: { realm: 'x' } },
+      sessionHashKey: 'x',
+      ldap: { address: 'a', baseDN: 'b', bindPasswd: 'x' },
+    },
     accessControl: { repositories: { '**': { policies: [{ user: ['a'] }], defaultpolicy: ['read'] } }, extra: {} },
   }).map((p) => p.path);
   assert.deepEqual(problems.sort(), [
     'http.accessControl.extra',
     'http.accessControl.repositories["**"].policies[0].user',
-    'http.auth.apikey',
-    'http.auth.bearer',
+    'http.auth.bearer.upstreamTokenEndpoint',
     'http.auth.ldap.bindPasswd',
+    'http.auth.sessionHashKey',
     'http.tls.certfile',
   ]);
 });

@@ -17,70 +17,51 @@ function fakeClock() {
 test('failDelay makes every failed attempt wait', async () => {
   const { clock, now, sleep } = fakeClock();
   const limiter = new FailureLimiter({ failDelaySeconds: 2, now, sleep });
-  await limiter.onFailure('10.0.0.1');
-  await limiter.onFailure(undefined);
+  await limiter.onFailure('10.0.0.1', 'alice');
+  await limiter.onFailure(undefined, 'alice');
   assert.deepEqual(clock.slept, [2000, 2000]);
 });
 
-test('after the free failures, attempts from that address are spaced by a doubling delay', async () => {
+test('after the free failures a user name is locked from that address, for a doubling delay, without waiting', async () => {
   const { clock, now, sleep } = fakeClock();
   const limiter = new FailureLimiter({ freeFailures: 3, basePenaltyMs: 100, maxPenaltyMs: 1000, now, sleep });
-  for (let i = 0; i < 3; i++) {
-    assert.deepEqual(await limiter.beforeAttempt('a'), { allowed: true });
-    await limiter.onFailure('a');
+  for (let i = 0; i < 2; i++) {
+    assert.deepEqual(limiter.check('a', 'alice'), { allowed: true });
+    await limiter.onFailure('a', 'alice');
   }
-  assert.deepEqual(clock.slept, [], 'free failures cost nothing');
-  await limiter.beforeAttempt('a');
-  assert.deepEqual(clock.slept, [100]);
-  await limiter.onFailure('a');
-  await limiter.beforeAttempt('a');
-  assert.deepEqual(clock.slept, [100, 200]);
-  // Another address is not affected.
-  await limiter.beforeAttempt('b');
-  assert.deepEqual(clock.slept, [100, 200]);
+  assert.deepEqual(limiter.check('a', 'alice'), { allowed: true }, 'free failures cost nothing');
+  await limiter.onFailure('a', 'alice');
+  assert.deepEqual(limiter.check('a', 'alice'), { allowed: false, retryAfterMs: 100 });
+  clock.now += 100;
+  assert.deepEqual(limiter.check('a', 'alice'), { allowed: true });
+  await limiter.onFailure('a', 'alice');
+  assert.deepEqual(limiter.check('a', 'alice'), { allowed: false, retryAfterMs: 200 });
+  assert.deepEqual(clock.slept, [], 'nothing ever sleeps without failDelay');
+  // Another user from the same address, and the same user from another address, are not affected.
+  assert.deepEqual(limiter.check('a', 'bob'), { allowed: true });
+  assert.deepEqual(limiter.check('b', 'alice'), { allowed: true });
 });
 
-test('parallel attempts from a penalised address are queued, and refused when the queue is too long', async () => {
-  let now = 0;
-  const limiter = new FailureLimiter({
-    freeFailures: 1,
-    basePenaltyMs: 1000,
-    maxPenaltyMs: 1000,
-    maxWaitMs: 2500,
-    now: () => now,
-    sleep: async () => {},
-  });
-  await limiter.onFailure('a');
-  const permits = [];
-  for (let i = 0; i < 5; i++) permits.push(await limiter.beforeAttempt('a'));
-  // Slots at 1000, 2000 are within 2500 ms; the next ones would wait 3000 ms and more.
-  assert.deepEqual(
-    permits.map((p) => p.allowed),
-    [true, true, false, false, false],
-  );
-  now = 10_000;
-  assert.equal((await limiter.beforeAttempt('a')).allowed, true);
-});
-
-test('success clears an address; old failures are forgotten after the window', async () => {
+test('success clears a pair; old failures are forgotten after the window', async () => {
   let now = 0;
   const limiter = new FailureLimiter({ freeFailures: 1, windowMs: 1000, now: () => now, sleep: async () => {} });
-  await limiter.onFailure('a');
-  assert.equal(limiter.failuresOf('a'), 1);
-  limiter.onSuccess('a');
-  assert.equal(limiter.failuresOf('a'), 0);
-  await limiter.onFailure('b');
+  await limiter.onFailure('a', 'alice');
+  assert.equal(limiter.failuresOf('a', 'alice'), 1);
+  limiter.onSuccess('a', 'alice');
+  assert.equal(limiter.failuresOf('a', 'alice'), 0);
+  await limiter.onFailure('b', 'alice');
   now = 1001;
-  assert.equal(limiter.failuresOf('b'), 0);
+  assert.equal(limiter.failuresOf('b', 'alice'), 0);
+  assert.deepEqual(limiter.check('b', 'alice'), { allowed: true });
 });
 
-test('the number of tracked addresses is bounded', async () => {
-  const limiter = new FailureLimiter({ maxAddresses: 2, sleep: async () => {} });
-  await limiter.onFailure('a');
-  await limiter.onFailure('b');
-  await limiter.onFailure('c');
-  assert.equal(limiter.failuresOf('a'), 0);
-  assert.equal(limiter.failuresOf('c'), 1);
+test('the number of tracked pairs is bounded', async () => {
+  const limiter = new FailureLimiter({ maxRecords: 2, sleep: async () => {} });
+  await limiter.onFailure('a', 'u');
+  await limiter.onFailure('b', 'u');
+  await limiter.onFailure('c', 'u');
+  assert.equal(limiter.failuresOf('a', 'u'), 0);
+  assert.equal(limiter.failuresOf('c', 'u'), 1);
 });
 
 test('IPv4-mapped IPv6 addresses count as the IPv4 address', () => {

@@ -137,3 +137,29 @@ test('hash classification', () => {
   assert.equal(classifyHash('$apr1$aBxOe9NJ$9SH.R2ZePRhVBEthp6p76.')?.kind, 'apr1');
   assert.equal(classifyHash('{SHA}lcsL/Sl3x2EpjZYk5LTUxyo5l0o=')?.kind, 'sha1');
 });
+
+test('SHA-crypt entries ($5$ and $6$, as openssl passwd -5/-6 writes them, with and without rounds=) verify', () =>
+  withDir(async (dir) => {
+    const { run } = await import('../src/testing/run.js');
+    const hash = async (...args: string[]) => (await run('openssl', ['passwd', ...args, '-stdin'], { input: 'sha-crypt-pw' })).trim();
+    const lines = [
+      `five:${await hash('-5')}`,
+      `six:${await hash('-6')}`,
+      `six-salted:${await hash('-6', '-salt', 'abcdefgh')}`,
+      // glibc's format with an explicit round count (what mkpasswd -R writes).
+      'rounds:$6$rounds=10000$saltstringsaltst$OW1/O6BYHV6BcXZu8QVeXbDWra3Oeqh0sbHbbMCVNSnCM/UrjmM0Dp8vOuZeHBy/YTBmSK6H9qs/y3RnOaw5v.',
+    ];
+    const path = join(dir, 'htpasswd');
+    await writeFile(path, `${lines.join('\n')}\n`);
+    assert.equal(classifyHash(lines[0]!.slice(5))?.kind, 'sha256crypt');
+    assert.equal(classifyHash(lines[1]!.slice(4))?.kind, 'sha512crypt');
+    assert.equal(classifyHash('$6$salt$tooshort'), undefined);
+    const file = await HtpasswdFile.open(path);
+    assert.equal(file.size, 4);
+    for (const user of ['five', 'six', 'six-salted']) {
+      assert.deepEqual(await file.verify(user, 'sha-crypt-pw'), { ok: true, groups: [] }, user);
+      assert.deepEqual(await file.verify(user, 'sha-crypt-pwx'), { ok: false, reason: 'wrong-password' }, user);
+    }
+    // The reference vector of the SHA-crypt specification (Drepper), rounds=10000.
+    assert.deepEqual(await file.verify('rounds', 'Hello world!'), { ok: true, groups: [] });
+  }));

@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
-import { resolveSecurityConfig, summarizeSecurity } from '@zotjs/auth';
+import { resolveSecurityConfig, summarizeSecurity } from '@zotjs/auth/security';
 import { createExtensions, type Extensions } from '@zotjs/extensions';
+import type { RouteDefinition } from '@zotjs/core';
 import type { Logger } from 'pino';
 import type { Settings } from './config/settings.js';
 import { isClusterWorker } from '@zotjs/server/workers';
@@ -12,7 +13,8 @@ import { openStorage } from './maintenance.js';
  * Health and the storage gauges look at the server's own storage (the same instance, still
  * opening here), so with S3 they ask the bucket.
  */
-export function buildExtensions(settings: Settings, logger: Logger): Extensions {
+/** `otherRoutes`: the security's endpoints (token service, API keys, single sign-on), built later, documented too. */
+export function buildExtensions(settings: Settings, logger: Logger, otherRoutes?: () => readonly RouteDefinition[]): Extensions {
   const security = summarizeSecurity(resolveSecurityConfig(settings.config.http));
   return createExtensions({
     storage: openStorage(settings, logger),
@@ -38,6 +40,7 @@ export function buildExtensions(settings: Settings, logger: Logger): Extensions 
         }
       : {}),
     ...(settings.log.audit ? { auditFile: settings.log.audit } : {}),
+    ...(otherRoutes ? { otherRoutes } : {}),
     ...(isClusterWorker() ? { clusterWorker: true } : {}),
     logger,
   });

@@ -3,13 +3,24 @@
  * `http.auth` and `http.accessControl` (zot's keys, validated by @zotjs/config, implemented by
  * @zotjs/auth): the wiring into the server (HTTPS, SIGHUP reload).
  */
-import { createSecurity, type SecureContextTarget, type Security } from '@zotjs/auth';
+import { createSecurity, type SecureContextTarget, type Security } from '@zotjs/auth/security';
 import type { HttpConfig } from '@zotjs/config';
 import type { Logger } from 'pino';
+import type { Settings } from './config/settings.js';
 
-/** Builds the security the `http` section asks for (reads the certificate, htpasswd and LDAP files). */
-export function buildSecurity(http: HttpConfig | undefined, realm: string, logger: Logger): Promise<Security> {
-  return createSecurity(http, { realm, logger });
+/**
+ * Builds the security the `http` section asks for (reads the certificate, htpasswd, LDAP, token
+ * key and session key files). Local API keys and sessions live under the storage root
+ * (`_apikeys/`, `_sessions/`: never repositories, which cannot start with `_`).
+ */
+export function buildSecurity(http: HttpConfig | undefined, settings: Settings, logger: Logger): Promise<Security> {
+  const scheme = http?.tls ? 'https' : 'http';
+  return createSecurity(http, {
+    realm: settings.http.realm,
+    logger,
+    dataDirectory: settings.storage.rootDirectory,
+    listenUrl: `${scheme}://${settings.http.address}:${settings.http.port}`,
+  });
 }
 
 /**

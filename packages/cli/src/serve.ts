@@ -1,5 +1,6 @@
 import { mkdir } from 'node:fs/promises';
-import type { Security } from '@zotjs/auth';
+import type { Security } from '@zotjs/auth/security';
+import type { RouteDefinition } from '@zotjs/core';
 import type { Extensions } from '@zotjs/extensions';
 import {
   createServer,
@@ -53,7 +54,8 @@ export async function buildServer(
     address: settings.http.address,
     port: settings.http.port,
     logger,
-    ...(extensions ? { extraRoutes: extensions.routes, onRequestEnd: (record) => extensions.observe(record) } : {}),
+    extraRoutes: [...(security?.routes ?? []), ...(extensions?.routes ?? [])],
+    ...(extensions ? { onRequestEnd: (record) => extensions.observe(record) } : {}),
     ...(security?.tls ? { tls: security.tls.serverOptions() } : {}),
     ...(security?.authenticator ? { authenticator: security.authenticator } : {}),
     ...(security?.authorizer ? { authorizer: security.authorizer } : {}),
@@ -69,21 +71,24 @@ export async function ensureRootDirectory(rootDirectory: string): Promise<void> 
 export async function serve(options: ServeOptions): Promise<number> {
   const { settings, logger } = options;
   await ensureRootDirectory(settings.storage.rootDirectory);
-  const extensions = buildExtensions(settings, logger);
+  // The security's routes join the OpenAPI document once security is built (after the storage check).
+  const securityRoutes: RouteDefinition[] = [];
+  const extensions = buildExtensions(settings, logger, () => securityRoutes);
   try {
-    return await run(options, extensions);
+    return await run(options, extensions, securityRoutes);
   } finally {
     // Flushes the audit file and stops the background checks, whatever happened.
     extensions.close();
   }
 }
 
-async function run(options: ServeOptions, extensions: Extensions): Promise<number> {
+async function run(options: ServeOptions, extensions: Extensions, securityRoutes: RouteDefinition[]): Promise<number> {
   const { settings, logger } = options;
   // First storage check before listening: /startupz and /readyz are right from the first request.
   await extensions.start();
   // TLS files, htpasswd and LDAP settings are read before listening: a bad path stops startup.
-  const security = await buildSecurity(settings.config.http, settings.http.realm, logger);
+  const security = await buildSecurity(settings.config.http, settings, logger);
+  securityRoutes.push(...security.routes);
   try {
     return await listenUntilStopped(options, extensions, security);
   } finally {

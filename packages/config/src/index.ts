@@ -27,6 +27,17 @@ export {
 } from './schema/http.js';
 export { ACTIONS, AUTH_DEFAULTS, LDAP_DEFAULTS } from './schema/security.js';
 export {
+  TOKEN_SERVICE_DEFAULTS,
+  SESSION_DEFAULTS,
+  MTLS_IDENTITY_ATTRIBUTES,
+  OPENID_PROVIDERS,
+  type BearerConfig,
+  type TokenServiceConfig,
+  type OpenIdConfig,
+  type SessionDriverConfig,
+  type MtlsConfig,
+} from './schema/auth-tokens.js';
+export {
   logSchema,
   extensionsSchema,
   LOG_LEVELS,

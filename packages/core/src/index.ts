@@ -43,3 +43,4 @@ export {
 } from './maintenance/scrub.js';
 export { runPeriodically, type PeriodicTask, type PeriodicOptions } from './maintenance/schedule.js';
 export { CorruptContentError } from './util/verifying-stream.js';
+export { verifiedCertificateOf, goDistinguishedName, subjectAltNames } from './client-certificate.js';

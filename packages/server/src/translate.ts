@@ -1,6 +1,6 @@
+import { verifiedCertificateOf } from '@zotjs/core';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Readable } from 'node:stream';
-import type { TLSSocket } from 'node:tls';
 import type { RegistryRequest, RegistryResponse } from '@zotjs/core';
 
 /**
@@ -33,15 +33,9 @@ export function flattenHeaders(headers: IncomingMessage['headers']): Record<stri
   return flat;
 }
 
-/** The verified client certificate's subject CN, when the connection is mutual TLS. */
+/** The verified client certificate (CN, subject DN, SANs), when the connection is mutual TLS. */
 export function clientCertificateOf(req: IncomingMessage): RegistryRequest['clientCertificate'] {
-  const socket = req.socket as Partial<TLSSocket>;
-  if (!socket.encrypted || !socket.authorized || typeof socket.getPeerCertificate !== 'function') return undefined;
-  const cert = socket.getPeerCertificate();
-  if (!cert || Object.keys(cert).length === 0) return undefined;
-  const cn = cert.subject?.CN;
-  const commonName = Array.isArray(cn) ? cn[0] : cn;
-  return commonName === undefined ? {} : { subjectCommonName: commonName };
+  return verifiedCertificateOf(req.socket);
 }
 
 /** The core's view of a request, from its parts (see exchange.ts). */

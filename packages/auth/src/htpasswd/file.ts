@@ -35,7 +35,7 @@ export function parseHtpasswd(text: string): HtpasswdParseResult {
     if (!hash) {
       warnings.push(
         `line ${lineNo}: the entry for user "${user}" is plaintext, crypt(3) or an unknown format and is ignored;` +
-          ' use htpasswd -B (bcrypt), -m (apr1) or -s (SHA-1)',
+          ' use htpasswd -B (bcrypt), -m (apr1), -s (SHA-1) or SHA-crypt ($5$, $6$)',
       );
       return;
     }

@@ -1,16 +1,19 @@
 /**
  * The password hash formats `htpasswd` writes, and constant-time verification of each:
- * bcrypt (`-B`: $2y$, also $2a$/$2b$), Apache MD5 (`-m`, the default: $apr1$) and SHA-1 (`-s`: {SHA}).
- * Plaintext and crypt(3) entries are refused when the file is read.
+ * bcrypt (`-B`: $2y$, also $2a$/$2b$), Apache MD5 (`-m`, the default: $apr1$) and SHA-1 (`-s`: {SHA}),
+ * plus the SHA-crypt hashes zot accepts (`$5$` SHA-256 and `$6$` SHA-512, as `openssl passwd -5/-6`
+ * and `mkpasswd` write them, with an optional `rounds=`). Plaintext, DES and MD5 crypt(3) entries are
+ * refused when the file is read.
  */
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 import { createRequire } from 'node:module';
 import bcrypt from 'bcryptjs';
+import { encrypt as shaCrypt } from 'unixcrypt';
 
 // apache-md5 is CommonJS whose typings declare an ES default export: load it through require.
 const aprMd5 = createRequire(import.meta.url)('apache-md5') as (password: string, salt: string) => string;
 
-export type HashKind = 'bcrypt' | 'apr1' | 'sha1';
+export type HashKind = 'bcrypt' | 'apr1' | 'sha1' | 'sha256crypt' | 'sha512crypt';
 
 export interface PasswordHash {
   readonly kind: HashKind;
@@ -20,12 +23,24 @@ export interface PasswordHash {
 const BCRYPT = /^\$2[aby]\$\d{2}\$[./A-Za-z0-9]{53}$/;
 const APR1 = /^\$apr1\$[^$]{1,8}\$[./A-Za-z0-9]{22}$/;
 const SHA1 = /^\{SHA\}[A-Za-z0-9+/]{27}=$/;
+// $5$ / $6$ [rounds=N$] salt (up to 16 characters) $ hash (43 / 86 characters of crypt's base64).
+const SHA_CRYPT = /^\$([56])\$(?:rounds=(\d{1,9})\$)?[^$:\n]{0,16}\$[./A-Za-z0-9]+$/;
+const SHA_CRYPT_LENGTH = { '5': 43, '6': 86 } as const;
+// glibc's bounds; more rounds than this would let one login burn minutes of CPU.
+const MAX_ROUNDS = 999_999_999;
 
 /** Recognises a hash field; undefined for plaintext, crypt(3) and anything else unsafe or unknown. */
 export function classifyHash(value: string): PasswordHash | undefined {
   if (BCRYPT.test(value)) return { kind: 'bcrypt', value };
   if (APR1.test(value)) return { kind: 'apr1', value };
   if (SHA1.test(value)) return { kind: 'sha1', value };
+  const sha = SHA_CRYPT.exec(value);
+  if (sha) {
+    const variant = sha[1] as '5' | '6';
+    const rounds = sha[2] === undefined ? 5000 : Number(sha[2]);
+    if (value.slice(value.lastIndexOf('$') + 1).length !== SHA_CRYPT_LENGTH[variant] || rounds > MAX_ROUNDS) return undefined;
+    return { kind: variant === '5' ? 'sha256crypt' : 'sha512crypt', value };
+  }
   return undefined;
 }
 
@@ -49,6 +64,10 @@ export async function verifyPassword(password: string, hash: PasswordHash): Prom
       return constantTimeEqual(aprMd5(password, hash.value), hash.value);
     case 'sha1':
       return constantTimeEqual(`{SHA}${createHash('sha1').update(password, 'utf8').digest('base64')}`, hash.value);
+    case 'sha256crypt':
+    case 'sha512crypt':
+      // unixcrypt re-derives the hash with the stored salt and rounds; the comparison is ours, in constant time.
+      return constantTimeEqual(shaCrypt(password, hash.value.slice(0, hash.value.lastIndexOf('$'))), hash.value);
   }
 }
 

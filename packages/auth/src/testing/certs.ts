@@ -47,12 +47,19 @@ async function makeCa(dir: string, name: string, cn: string): Promise<Certificat
   return pair;
 }
 
-async function makeLeaf(dir: string, name: string, cn: string, ca: CertificatePair, extensions: string): Promise<CertificatePair> {
+async function makeLeaf(
+  dir: string,
+  name: string,
+  cn: string,
+  ca: CertificatePair,
+  extensions: string,
+  subject = `/CN=${cn}`,
+): Promise<CertificatePair> {
   const pair = { cert: join(dir, `${name}.crt`), key: join(dir, `${name}.key`) };
   const csr = join(dir, `${name}.csr`);
   const ext = join(dir, `${name}.ext`);
   await writeFile(ext, extensions);
-  await run('openssl', ['req', ...KEY_ARGS, '-keyout', pair.key, '-out', csr, '-subj', `/CN=${cn}`]);
+  await run('openssl', ['req', ...KEY_ARGS, '-keyout', pair.key, '-out', csr, '-subj', subject]);
   await run('openssl', [
     'x509',
     '-req',
@@ -84,9 +91,13 @@ export async function issueCertificate(
   ca: CertificatePair,
   kind: 'server' | 'client',
   cn = name,
+  /** A client certificate's whole subject (`/C=US/O=Example/CN=app`) and subjectAltName (`URI:spiffe://...,email:...`). */
+  options: { subject?: string; subjectAltName?: string } = {},
 ): Promise<CertificatePair> {
   await mkdir(dir, { recursive: true });
-  return makeLeaf(dir, name, kind === 'server' ? '127.0.0.1' : cn, ca, kind === 'server' ? SERVER_EXTENSIONS : CLIENT_EXTENSIONS);
+  if (kind === 'server') return makeLeaf(dir, name, '127.0.0.1', ca, SERVER_EXTENSIONS);
+  const extensions = options.subjectAltName ? `${CLIENT_EXTENSIONS}subjectAltName=${options.subjectAltName}\n` : CLIENT_EXTENSIONS;
+  return makeLeaf(dir, name, cn, ca, extensions, options.subject ?? `/CN=${cn}`);
 }
 
 export async function generateCertificates(dir: string, options: { clients?: readonly string[] } = {}): Promise<TestCertificates> {

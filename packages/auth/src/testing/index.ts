@@ -11,3 +11,4 @@ export {
 } from './slapd.js';
 export { htpasswdSet, htpasswdDelete, htpasswdAvailable, type HtpasswdFormat } from './htpasswd.js';
 export { run } from './run.js';
+export { startRedis, redisAvailable, type RedisServer } from './redis.js';

@@ -1,6 +1,7 @@
 /** `http`: the listener, its limits, and the security keys (see security.ts). */
 import type { z } from 'zod';
 import { duration, flag, integer, port, section, text } from './kit.js';
+import { checkAuthTokens, externalUrl } from './auth-tokens.js';
 import { accessControlSchema, authSchema, checkRealm, checkSecurity, tlsSchema } from './security.js';
 
 export const HTTP_DEFAULTS = { address: '127.0.0.1', port: 5000, realm: 'zot', swagger: true, workers: 1 } as const;
@@ -47,6 +48,7 @@ export const httpSchema = section(
   {
     address: text({ nonEmpty: true, default: HTTP_DEFAULTS.address, description: 'listen address, e.g. 127.0.0.1 or 0.0.0.0' }),
     port: port({ default: HTTP_DEFAULTS.port, description: 'listen port' }),
+    externalUrl: externalUrl,
     realm: text({
       default: HTTP_DEFAULTS.realm,
       description: 'realm in the WWW-Authenticate: Basic challenge of 401 answers (no quotes or backslashes)',
@@ -68,7 +70,9 @@ export const httpSchema = section(
     limits: limitsSchema,
   },
   { description: 'the listener, its limits, TLS, authentication and access control' },
-).superRefine(checkSecurity, { when: () => true });
+)
+  .superRefine(checkSecurity, { when: () => true })
+  .superRefine(checkAuthTokens, { when: () => true });
 
 export type HttpConfig = z.output<typeof httpSchema>;
 export type TlsConfig = z.output<typeof tlsSchema>;

@@ -9,6 +9,7 @@
  * with their path rather than silently ignored).
  */
 import type { z } from 'zod';
+import { checkSharedAuthState } from './auth-tokens.js';
 import { extensionsSchema, logSchema } from './extensions.js';
 import { httpSchema } from './http.js';
 import { section, text } from './kit.js';
@@ -30,7 +31,7 @@ export const zotConfigSchema = section(
     extensions: extensionsSchema,
   },
   { description: 'zot-ts registry configuration (zot format)' },
-);
+).superRefine(checkSharedAuthState, { when: () => true });
 
 /** A config that passed validation: keys in the schema's spelling, values as written. */
 export type ZotConfig = z.output<typeof zotConfigSchema>;

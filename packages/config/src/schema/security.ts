@@ -5,6 +5,7 @@
 import { globSyntaxProblem } from '@zotjs/core';
 import { z } from 'zod';
 import { DURATION_PATTERN, parseSeconds } from '../duration.js';
+import { authTokenKeys, tlsCiphers } from './auth-tokens.js';
 import { describeValue, flag, list, map, oneOf, port, section, text, withTraits, type Common } from './kit.js';
 
 export const ACTIONS = ['read', 'create', 'update', 'delete'] as const;
@@ -43,8 +44,9 @@ export const tlsSchema = section(
     key: text({ required: true, description: 'PEM private key file (unencrypted)' }),
     cacert: text({
       description:
-        'PEM CA file: clients present certificates signed by it and the subject CN is the identity. A valid certificate is required at the handshake unless htpasswd or LDAP is also configured (mixed mode)',
+        'PEM CA file: clients present certificates signed by it, which name the caller (the subject CN unless auth.mtls says otherwise). A valid certificate is required at the handshake unless another login (htpasswd, LDAP, tokens, API keys, single sign-on) is also configured (mixed mode)',
     }),
+    ciphers: tlsCiphers,
   },
   { required: ['cert', 'key'], description: 'serve HTTPS (TLS 1.2 minimum); the files are re-read on SIGHUP' },
 );
@@ -105,17 +107,12 @@ export const authSchema = section(
       { description: 'HTTP basic logins from an htpasswd file' },
     ),
     ldap: ldapSchema,
-    mtls: section(
-      {
-        identityAttributes: list(
-          oneOf(['CommonName'], { anyCase: true, error: (value) => `${JSON.stringify(value)} is not supported (only CommonName)` }),
-          { default: ['CommonName'], description: 'certificate fields used as the identity' },
-        ),
-      },
-      { description: "zot's client-certificate identity settings; needs tls.cacert" },
-    ),
+    ...authTokenKeys,
   },
-  { description: 'authentication: HTTP basic against htpasswd and/or LDAP; client certificates through tls.cacert' },
+  {
+    description:
+      'authentication: HTTP basic against htpasswd, LDAP and API keys; bearer tokens; single sign-on; client certificates through tls.cacert',
+  },
 );
 
 const actionList = (description: string) =>

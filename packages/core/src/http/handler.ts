@@ -1,4 +1,4 @@
-import type { Action, Authenticator, Authorizer, Identity } from '../auth.js';
+import type { Action, Authenticator, Authorizer, ChallengeContext, CredentialAccess, Identity } from '../auth.js';
 import { RegistryError } from '../errors.js';
 import type { Registry } from '../registry.js';
 import { registryRoutes, templatePattern, type RouteContext, type RouteDefinition } from './routes.js';
@@ -74,22 +74,42 @@ export function createRegistryHandler(options: HandlerOptions): RegistryHandler 
       if (params.name) outcome.repository = params.name;
 
       // Public routes (health probes, documentation) never look at credentials.
-      const identity = match.route.public ? undefined : await authenticate(request, match.route);
+      const caller = match.route.public ? ANONYMOUS : await authenticate(request, match.route, params.name);
+      const { identity, access } = caller;
       if (identity) outcome.identity = identity;
-      const mayAccess = async (repository: string, action: Action): Promise<boolean> =>
-        !authorizer || (await authorizer.authorize(identity, repository, action));
+      const mayAccess = async (repository: string, action: Action): Promise<boolean> => {
+        if (access && !access.allows(repository, action)) return false;
+        if (access?.mode === 'replaces-policy') return true;
+        return !authorizer || (await authorizer.authorize(identity, repository, action));
+      };
       if (match.route.action !== 'none' && params.name) {
-        const action = match.route.resolveAction ? await match.route.resolveAction({ registry, params }) : match.route.action;
+        const action = match.route.resolveAction ? await match.route.resolveAction({ registry, params, mayAccess }) : match.route.action;
         outcome.action = action;
-        if (!(await mayAccess(params.name, action))) throw denied(identity);
+        if (!(await mayAccess(params.name, action))) throw denied(caller, { repository: params.name, action });
+      }
+      let routeMayAccess = mayAccess;
+      if (match.route.operationId === 'listRepositories' && access?.allowsCatalog) {
+        // A token's catalog grant lists every repository (distribution and zot), or what the policy lets the
+        // caller read when the token narrows the policy; without the grant, no catalog.
+        if (!access.allowsCatalog()) throw denied(caller, { catalog: true });
+        routeMayAccess =
+          access.mode === 'replaces-policy'
+            ? async () => true
+            : async (repository, action) => !authorizer || (await authorizer.authorize(identity, repository, action));
       }
 
       const client = identity?.username ?? request.remoteAddress ?? 'unknown';
       const opensSession = match.route.operationId === 'startUpload' && !request.query.has('digest');
       if (sessions && opensSession) sessions.check(client);
+      // A route that learns from the request body that it needs more (moving a tag) asks here.
+      const demand = async (action: Action): Promise<void> => {
+        if (!params.name) return;
+        outcome.action = action;
+        if (!(await mayAccess(params.name, action))) throw denied(caller, { repository: params.name, action });
+      };
       let response;
       try {
-        response = await match.route.handle({ request, registry, params, outcome, mayAccess, maxPageSize });
+        response = await match.route.handle({ request, registry, params, outcome, mayAccess: routeMayAccess, demand, maxPageSize });
       } catch (err) {
         if (sessions && params.uploadId && err instanceof RegistryError && err.code === 'BLOB_UPLOAD_UNKNOWN')
           sessions.closed(params.uploadId);
@@ -98,14 +118,15 @@ export function createRegistryHandler(options: HandlerOptions): RegistryHandler 
       if (sessions) trackSession(sessions, match.route.operationId, client, params.uploadId, response);
       if (request.method === 'HEAD') delete response.body;
       Object.assign(response.headers, API_VERSION_HEADER);
+      if (caller.cookies) response.cookies = [...(response.cookies ?? []), ...caller.cookies];
       return { ...response, outcome };
     } catch (err) {
       return { ...errorResponse(err, request, logger), outcome };
     }
   };
 
-  async function authenticate(request: RegistryRequest, route: RouteDefinition): Promise<Identity | undefined> {
-    if (!authenticator) return undefined;
+  async function authenticate(request: RegistryRequest, route: RouteDefinition, repository: string | undefined): Promise<Caller> {
+    if (!authenticator) return ANONYMOUS;
     const result = await authenticator.authenticate({
       method: request.method,
       path: request.path,
@@ -113,19 +134,46 @@ export function createRegistryHandler(options: HandlerOptions): RegistryHandler 
       ...(request.remoteAddress ? { remoteAddress: request.remoteAddress } : {}),
       ...(request.clientCertificate ? { clientCertificate: request.clientCertificate } : {}),
     });
-    if (result.kind === 'rejected') throw unauthorized(authenticator);
-    if (result.kind === 'authenticated') return result.identity;
+    const context = challengeContext(route, repository);
+    if (result.kind === 'rejected') throw unauthorized(authenticator, { ...context, error: 'invalid_token' });
+    if (result.kind === 'authenticated') {
+      const { identity, cookies } = result;
+      return { identity, ...(identity.access ? { access: identity.access } : {}), ...(cookies?.length ? { cookies } : {}) };
+    }
     // Anonymous: the base route and the catalog need a login unless the policy lets anonymous
-    // users read something (zot answers both 401 without credentials).
+    // users read something (zot answers both 401 without credentials). An anonymous token from a
+    // token service is a login of its own kind.
     const needsLogin = route.operationId === 'checkVersion' || route.operationId === 'listRepositories';
-    if (needsLogin && !(authorizer?.allowsAnonymousBase?.() ?? false)) throw unauthorized(authenticator);
-    return undefined;
+    if (needsLogin && !result.access && !(authorizer?.allowsAnonymousBase?.() ?? false)) throw unauthorized(authenticator, context);
+    return result.access ? { access: result.access } : ANONYMOUS;
   }
 
-  function denied(identity: Identity | undefined): RegistryError {
-    if (!identity && authenticator) return unauthorized(authenticator);
-    return new RegistryError('DENIED', 'requested access to the resource is denied');
+  function denied(caller: Caller, context: ChallengeContext): RegistryError {
+    if (!authenticator) return new RegistryError('DENIED', 'requested access to the resource is denied');
+    // Anonymous callers may log in and try again: 401 with the challenge naming what they need.
+    if (!caller.identity) return unauthorized(authenticator, caller.access ? { ...context, error: 'insufficient_scope' } : context);
+    if (!authenticator.challengesInsufficientScope) return new RegistryError('DENIED', 'requested access to the resource is denied');
+    return new RegistryError('DENIED', 'requested access to the resource is denied', {
+      headers: { 'WWW-Authenticate': authenticator.challenge({ ...context, error: 'insufficient_scope' }) },
+    });
   }
+}
+
+/** Who is calling, once authenticated, and what their credential itself allows. */
+interface Caller {
+  identity?: Identity;
+  access?: CredentialAccess;
+  /** Set-Cookie values the authenticator wants on the answer (a browser session it started). */
+  cookies?: readonly string[];
+}
+
+const ANONYMOUS: Caller = {};
+
+/** What a challenge for this route should name: the repository and action, or the catalog. */
+function challengeContext(route: RouteDefinition, repository: string | undefined): ChallengeContext {
+  if (route.operationId === 'listRepositories') return { catalog: true };
+  if (repository !== undefined && route.action !== 'none') return { repository, action: route.action };
+  return {};
 }
 
 /** Keeps the per-client session count in step with what the route did. */
@@ -145,9 +193,9 @@ function trackSession(
   }
 }
 
-function unauthorized(authenticator: Authenticator): RegistryError {
+function unauthorized(authenticator: Authenticator, context: ChallengeContext = {}): RegistryError {
   return new RegistryError('UNAUTHORIZED', 'authentication required', {
-    headers: { 'WWW-Authenticate': authenticator.challenge() },
+    headers: { 'WWW-Authenticate': authenticator.challenge(context) },
   });
 }
 

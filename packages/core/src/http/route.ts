@@ -11,6 +11,11 @@ export interface RouteContext {
   outcome: RequestOutcome;
   /** Access check for a second repository (the `from` of a mount, each repository of the catalog). */
   mayAccess(repository: string, action: Action): Promise<boolean>;
+  /**
+   * Requires `action` on the route's repository beyond what was checked before the route ran
+   * (what the body turned out to need); throws the same 401/403 the check would have.
+   */
+  demand(action: Action): Promise<void>;
   maxPageSize: number;
 }
 
@@ -35,7 +40,7 @@ export interface RouteDefinition {
    * The action this request really needs, when it depends on the registry's state; `action`
    * otherwise. Pushing over an existing tag needs `update` rather than `create`, as in zot.
    */
-  resolveAction?(ctx: Pick<RouteContext, 'registry' | 'params'>): Promise<Action>;
+  resolveAction?(ctx: Pick<RouteContext, 'registry' | 'params' | 'mayAccess'>): Promise<Action>;
   /** Success and failure statuses the route answers with (documented in OpenAPI). */
   responses: Record<number, string>;
   /** Query parameters the route reads. */

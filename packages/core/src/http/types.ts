@@ -1,5 +1,5 @@
 import type { Readable } from 'node:stream';
-import type { Action, Identity } from '../auth.js';
+import type { Action, ClientCertificate, Identity } from '../auth.js';
 
 /** A request as any HTTP framework can describe it. Header names are lowercase. */
 export interface RegistryRequest {
@@ -12,7 +12,7 @@ export interface RegistryRequest {
   body?: Readable | undefined;
   remoteAddress?: string | undefined;
   /** Set by TLS adapters when the client presented a certificate the server verified. */
-  clientCertificate?: { subjectCommonName?: string | undefined } | undefined;
+  clientCertificate?: ClientCertificate | undefined;
   /** Aborted when the client goes away. */
   signal?: AbortSignal | undefined;
 }

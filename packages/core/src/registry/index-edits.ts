@@ -6,7 +6,11 @@ import { REF_NAME_ANNOTATION, type Descriptor, type RepositoryIndex } from '../r
  */
 
 /** Points `tag` at `entry`, moving it off the manifest it named before. */
-export function setTag(index: RepositoryIndex, tag: string, entry: Descriptor): RepositoryIndex {
+export function setTag(index: RepositoryIndex, tag: string, entry: Descriptor): RepositoryIndex | undefined {
+  // The same manifest pushed again under its tag: nothing changes (the index is not rewritten).
+  const current = index.manifests.find((m) => m.annotations?.[REF_NAME_ANNOTATION] === tag);
+  if (current && current.digest === entry.digest && current.mediaType === entry.mediaType && current.artifactType === entry.artifactType)
+    return undefined;
   const manifests = untagOne(index.manifests, tag).filter((m) => !(m.digest === entry.digest && isUntagged(m)));
   manifests.push({ ...entry, annotations: { [REF_NAME_ANNOTATION]: tag } });
   return { ...index, manifests };

@@ -70,7 +70,7 @@ export class Manifests {
       const withChildren = keepChildren(index, info.children);
       return byDigest
         ? (addUntagged(withChildren, entry) ?? (withChildren !== index ? withChildren : undefined))
-        : setTag(withChildren, reference, entry);
+        : (setTag(withChildren, reference, entry) ?? (withChildren !== index ? withChildren : undefined));
     });
     this.announcePush(repository, byDigest ? undefined : reference, entry, bytes, info, before, actor);
     return { digest, ...(info.subject ? { subject: info.subject.digest } : {}) };

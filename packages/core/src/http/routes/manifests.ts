@@ -1,7 +1,9 @@
+import { digestOf } from '../../digest.js';
 import { RegistryError } from '../../errors.js';
 import { MediaTypes } from '../../media-types.js';
 import { BodyTooLargeError, readAll } from '../../util/streams.js';
-import type { RouteDefinition } from '../route.js';
+import type { Registry } from '../../registry.js';
+import type { RouteContext, RouteDefinition } from '../route.js';
 import { actorOf, manifestHeaders } from './responses.js';
 
 const manifestGet = (method: 'GET' | 'HEAD'): RouteDefinition => ({
@@ -30,18 +32,13 @@ const putManifest: RouteDefinition = {
   summary: 'Push a manifest under a tag or its digest',
   specId: 'end-7',
   action: 'create',
-  async resolveAction({ registry, params }) {
-    const reference = params.reference!;
+  async resolveAction({ registry, params, mayAccess }) {
     // zot's rule: overwriting an existing tag is an update, except `latest`, which moves all the
-    // time; digests are immutable, so pushing one only ever creates.
-    if (reference.includes(':') || reference === 'latest') return 'create';
-    try {
-      await registry.statManifest(params.name!, reference);
-      return 'update';
-    } catch (err) {
-      if (err instanceof RegistryError) return 'create'; // no such tag or repository (yet)
-      throw err;
-    }
+    // time; digests are immutable, so pushing one only ever creates. zot-ts: pushing again exactly
+    // the manifest the tag already names changes nothing, so `create` is enough for it (a retried
+    // push must not fail); the handler demands `update` once the body shows the tag would move.
+    if (!(await existingTag(registry, params))) return 'create';
+    return (await mayAccess(params.name!, 'update')) ? 'update' : 'create';
   },
   responses: {
     201: 'stored',
@@ -51,7 +48,7 @@ const putManifest: RouteDefinition = {
   },
   requestHeaders: { 'Content-Type': 'the manifest media type' },
   requestBody: { mediaType: MediaTypes.ociManifest, description: 'the manifest, stored byte-for-byte' },
-  async handle({ request, registry, params, outcome }) {
+  async handle({ request, registry, params, outcome, demand }) {
     const name = params.name!;
     const declared = request.headers['content-length'];
     if (declared !== undefined && Number(declared) > registry.maxManifestBytes) {
@@ -67,6 +64,11 @@ const putManifest: RouteDefinition = {
       }
       throw err;
     }
+    if (outcome.action === 'create') {
+      const current = await existingTag(registry, params);
+      if (current && current.digest !== digestOf(current.digest.startsWith('sha512:') ? 'sha512' : 'sha256', bytes).value)
+        await demand('update');
+    }
     const result = await registry.putManifest(name, params.reference!, bytes, request.headers['content-type'], actorOf(request, outcome));
     outcome.digest = result.digest;
     const headers: Record<string, string> = {
@@ -78,6 +80,18 @@ const putManifest: RouteDefinition = {
     return { status: 201, headers };
   },
 };
+
+/** The manifest a tag (other than `latest`) names now; undefined for digests, `latest` and new tags. */
+async function existingTag(registry: Registry, params: RouteContext['params']): Promise<{ digest: string } | undefined> {
+  const reference = params.reference!;
+  if (reference.includes(':') || reference === 'latest') return undefined;
+  try {
+    return await registry.statManifest(params.name!, reference);
+  } catch (err) {
+    if (err instanceof RegistryError) return undefined; // no such tag or repository (yet)
+    throw err;
+  }
+}
 
 const deleteManifest: RouteDefinition = {
   method: 'DELETE',
